@@ -1,0 +1,15 @@
+# Finds the design card's libraries, all from Debian's packages (hack/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CURL REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+# Debian builds cpp-httplib as a shared library with OpenSSL support and ships only a .pc file.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CPP_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+add_library(httplib::httplib ALIAS PkgConfig::CPP_HTTPLIB)
+find_package(prometheus-cpp REQUIRED)
+if(VA_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,63 @@
+# Small helpers in the style of Abseil's absl_cc_library and LevelDB's leveldb_test:
+# one library target per folder with a va:: alias, one test executable per test file.
+
+set(VA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+                -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(VA_WERROR)
+  list(APPEND VA_WARNINGS -Werror)
+endif()
+
+if(VA_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# va_cc_library(NAME name SRCS ... [DEPS ...] [PRIVATE_DEPS ...])
+# Defines target va_<name> with alias va::<name>; headers are included as "<folder>/<file>.h"
+# relative to the repository root.
+function(va_cc_library)
+  cmake_parse_arguments(VA "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(va_${VA_NAME} ${VA_SRCS})
+  add_library(va::${VA_NAME} ALIAS va_${VA_NAME})
+  target_include_directories(va_${VA_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(va_${VA_NAME} PRIVATE ${VA_WARNINGS})
+  target_link_libraries(va_${VA_NAME} PUBLIC ${VA_DEPS} PRIVATE ${VA_PRIVATE_DEPS})
+endfunction()
+
+# va_cc_binary(NAME name SRCS ... [DEPS ...])
+function(va_cc_binary)
+  cmake_parse_arguments(VA "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${VA_NAME} ${VA_SRCS})
+  target_compile_options(${VA_NAME} PRIVATE ${VA_WARNINGS})
+  target_link_libraries(${VA_NAME} PRIVATE ${VA_DEPS})
+endfunction()
+
+# va_shell_test(NAME name SCRIPT path [LABELS ...] [FIXTURES ...]): a bash test (kubectl-driven checks).
+function(va_shell_test)
+  cmake_parse_arguments(VA "" "NAME;SCRIPT" "LABELS;FIXTURES" ${ARGN})
+  add_test(NAME ${VA_NAME} COMMAND bash ${VA_SCRIPT})
+  set_tests_properties(${VA_NAME} PROPERTIES LABELS "${VA_LABELS}"
+    ENVIRONMENT "VA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBECONFIG=${PROJECT_SOURCE_DIR}/_output/cluster/kubeconfig")
+  if(VA_FIXTURES)
+    set_tests_properties(${VA_NAME} PROPERTIES FIXTURES_REQUIRED "${VA_FIXTURES}")
+  endif()
+endfunction()
+
+# va_cc_test(NAME name SRCS ... [DEPS ...] [LABELS ...] [FIXTURES ...])
+# Unit tests get the label "unit"; integration tests pass LABELS integration and the ctest
+# fixtures they need (for example FIXTURES cluster), which bring services up once.
+function(va_cc_test)
+  cmake_parse_arguments(VA "" "NAME" "SRCS;DEPS;LABELS;FIXTURES" ${ARGN})
+  add_executable(${VA_NAME} ${VA_SRCS})
+  target_compile_options(${VA_NAME} PRIVATE ${VA_WARNINGS})
+  target_link_libraries(${VA_NAME} PRIVATE ${VA_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  add_test(NAME ${VA_NAME} COMMAND ${VA_NAME})
+  if(NOT VA_LABELS)
+    set(VA_LABELS unit)
+  endif()
+  set_tests_properties(${VA_NAME} PROPERTIES LABELS "${VA_LABELS}"
+    ENVIRONMENT "VA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBECONFIG=${PROJECT_SOURCE_DIR}/_output/cluster/kubeconfig")
+  if(VA_FIXTURES)
+    set_tests_properties(${VA_NAME} PROPERTIES FIXTURES_REQUIRED "${VA_FIXTURES}")
+  endif()
+endfunction()

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Brings up a real local Kubernetes control plane on loopback: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok (which plays the nodes), built from upstream
+# modules by build.sh. Fresh PKI per cluster, RBAC on. Writes an admin kubeconfig to
+# _output/cluster/kubeconfig and returns once /readyz is ok and the kwok nodes are Ready.
+# Idempotent: if the cluster is already up and healthy it says so and returns.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$VA_ROOT/hack/cluster/common.sh"
+source "$VA_ROOT/hack/cluster/versions.env"
+
+NODE_COUNT="${VA_KWOK_NODES:-2}"
+
+if cluster_healthy; then
+  log "cluster already up: $KUBECONFIG_PATH"
+  exit 0
+fi
+if compgen -G "$PID_DIR/*.pid" >/dev/null; then
+  log "found a stale or unhealthy cluster in $STATE_DIR; removing it first"
+  bash "$VA_ROOT/hack/cluster/down.sh"
+fi
+
+for tool in openssl curl; do command -v "$tool" >/dev/null || die "$tool is required (run hack/install-deps.sh)"; done
+
+# Binaries (cached; a cold build prints progress per binary).
+paths=$(bash "$VA_ROOT/hack/cluster/build.sh" all) || exit 1
+eval "$paths"
+KUBECTL="$KUBE_BIN_DIR/kubectl"
+
+for p in "etcd:$ETCD_PORT" "etcd-peer:$ETCD_PEER_PORT" "kube-apiserver:$APISERVER_PORT" \
+  "kube-controller-manager:$KCM_PORT" "kube-scheduler:$SCHEDULER_PORT" "kwok:$KWOK_PORT"; do
+  port_free "${p#*:}" || die "port ${p#*:} for ${p%%:*} is already in use on 127.0.0.1 (override with VA_PORT_BASE=<n>)"
+done
+
+mkdir -p "$PKI_DIR" "$LOG_DIR" "$PID_DIR" "$STATE_DIR/etcd" "$VA_ROOT/_output/bin"
+ln -sf "$KUBECTL" "$VA_ROOT/_output/bin/kubectl"
+
+# --- PKI: one CA for serving and client certificates, and a service-account key pair ---
+log "generating PKI in $PKI_DIR"
+(
+  cd "$PKI_DIR"
+  umask 077
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=va-local-ca" \
+    -keyout ca.key -out ca.crt 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  sign() { # name subject [extensions]
+    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+    printf '%s\n' "$3" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 7 \
+      -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+    rm -f "$1.csr" "$1.ext"
+  }
+  sign apiserver "/CN=kube-apiserver" "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth"
+  sign admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
+  sign kube-controller-manager "/CN=system:kube-controller-manager" "extendedKeyUsage=clientAuth"
+  sign kube-scheduler "/CN=system:kube-scheduler" "extendedKeyUsage=clientAuth"
+  # kwok plays every kubelet: it updates node and pod status in all namespaces.
+  sign kwok "/O=system:masters/CN=kwok-controller" "extendedKeyUsage=clientAuth"
+)
+
+write_kubeconfig() { # file user
+  local b64="base64 -w0"
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: va-local
+  cluster:
+    server: https://127.0.0.1:${APISERVER_PORT}
+    certificate-authority-data: $($b64 <"$PKI_DIR/ca.crt")
+users:
+- name: $2
+  user:
+    client-certificate-data: $($b64 <"$PKI_DIR/$2.crt")
+    client-key-data: $($b64 <"$PKI_DIR/$2.key")
+contexts:
+- name: va-local
+  context:
+    cluster: va-local
+    user: $2
+    namespace: default
+current-context: va-local
+EOF
+  chmod 600 "$1"
+}
+for u in admin kube-controller-manager kube-scheduler kwok; do write_kubeconfig "$PKI_DIR/$u.kubeconfig" "$u"; done
+
+# --- etcd ---
+start_component etcd "$ETCD_BIN" --name va-local --data-dir "$STATE_DIR/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "va-local=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level warn
+wait_for etcd 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+
+# --- kube-apiserver ---
+start_component kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
+  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+  --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
+  --client-ca-file "$PKI_DIR/ca.crt" \
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
+  --service-cluster-ip-range 10.96.0.0/16 \
+  --authorization-mode RBAC --allow-privileged=true --endpoint-reconciler-type none \
+  --enable-admission-plugins NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota,PodSecurity
+wait_for kube-apiserver 120 curl -fsS --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" \
+  --key "$PKI_DIR/admin.key" "https://127.0.0.1:$APISERVER_PORT/readyz"
+cp "$PKI_DIR/admin.kubeconfig" "$KUBECONFIG_PATH"
+export KUBECONFIG="$KUBECONFIG_PATH"
+wait_for "namespace default" 60 "$KUBECTL" get namespace default
+
+# --- kube-controller-manager and kube-scheduler ---
+start_component kube-controller-manager "$KUBE_BIN_DIR/kube-controller-manager" \
+  --kubeconfig "$PKI_DIR/kube-controller-manager.kubeconfig" --leader-elect=false \
+  --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
+  --service-account-private-key-file "$PKI_DIR/sa.key" --root-ca-file "$PKI_DIR/ca.crt" \
+  --cluster-signing-cert-file "$PKI_DIR/ca.crt" --cluster-signing-key-file "$PKI_DIR/ca.key" \
+  --use-service-account-credentials=true
+start_component kube-scheduler "$KUBE_BIN_DIR/kube-scheduler" \
+  --kubeconfig "$PKI_DIR/kube-scheduler.kubeconfig" --leader-elect=false \
+  --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT"
+wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
+wait_for kube-scheduler 60 curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+
+# --- kwok and its nodes ---
+start_component kwok "$KWOK_BIN" --kubeconfig "$PKI_DIR/kwok.kubeconfig" \
+  --manage-all-nodes=true --server-address "127.0.0.1:$KWOK_PORT"
+for i in $(seq 0 $((NODE_COUNT - 1))); do
+  cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    kubernetes.io/role: agent
+    type: kwok
+    topology.kubernetes.io/zone: zone-$((i % 2))
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+---
+EOF
+done | "$KUBECTL" apply -f - >/dev/null
+wait_for "kwok nodes" 60 "$KUBECTL" wait --for=condition=Ready node --all --timeout=5s
+
+log "cluster ready in $((SECONDS - VA_START_SECONDS)) s: export KUBECONFIG=$KUBECONFIG_PATH (kubectl ${KUBE_VERSION}: $VA_ROOT/_output/bin/kubectl)"
