@@ -52,6 +52,10 @@ test-unit: build ## Run the unit tests only (no cluster).
 test-integration: build cluster-binaries ## Run the integration tests (brings the cluster up and down unless one is up).
 	@ctest --test-dir $(BUILD_DIR) -L integration --output-on-failure $(CTEST_ARGS)
 
+.PHONY: bench
+bench: build cluster-binaries ## Run the benchmarks (medians and same-run baselines; brings the cluster up if needed).
+	@bash hack/bench.sh $(BUILD_DIR)
+
 .PHONY: fmt
 fmt: deps ## Format the C++ sources with clang-format.
 	@git ls-files '*.cc' '*.h' | xargs -r clang-format -i
