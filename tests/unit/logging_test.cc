@@ -69,7 +69,7 @@ TEST_F(LoggingTest, WritesZapFieldsThenStructuredValuesInOrder) {
   EXPECT_EQ(line["namespace"], "default");
   EXPECT_EQ(line["attempt"], 2);
   EXPECT_THAT(line["ts"].get<std::string>(),
-              MatchesRegex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"));
+              MatchesRegex(R"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)"));
 }
 
 TEST_F(LoggingTest, EscapesQuotesNewlinesControlCharactersAndBadUtf8) {
