@@ -62,7 +62,9 @@ struct Pipe {
 };
 
 std::string injectedStatus(int code) {
-  const char* reason = code == 429 ? "TooManyRequests" : code >= 500 ? "InternalError" : "BadRequest";
+  const char* reason = code == 429   ? "TooManyRequests"
+                       : code >= 500 ? "InternalError"
+                                     : "BadRequest";
   return nlohmann::json{{"kind", "Status"},
                         {"apiVersion", "v1"},
                         {"metadata", nlohmann::json::object()},
@@ -85,7 +87,9 @@ class FaultProxy::Impl {
     if (!cert_ || !key_) fatal("cannot parse the upstream client certificate or key");
 
     server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      handle(req, res);
+    };
     server_.Get(".*", handler);
     server_.Post(".*", handler);
     server_.Put(".*", handler);
