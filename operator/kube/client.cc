@@ -1,49 +1,14 @@
 #include "operator/kube/client.h"
 
-#include <curl/curl.h>
+#include <string>
+#include <utility>
 
-#include <algorithm>
-#include <cctype>
-#include <fstream>
-#include <mutex>
-#include <sstream>
+#include "operator/kube/curl_call.h"
 
 namespace va::kube {
 namespace {
 
-constexpr std::chrono::minutes kTokenRereadPeriod{1};
 constexpr std::string_view kDefaultPageSize = "500";
-
-std::string lowerCase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-size_t appendToString(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-struct CurlSlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-// Adds a header line; returns false only when libcurl cannot allocate.
-bool addHeader(CurlSlist& list, const std::string& line) {
-  curl_slist* grown = curl_slist_append(list.get(), line.c_str());
-  if (grown == nullptr) return false;
-  static_cast<void>(list.release());
-  list.reset(grown);
-  return true;
-}
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 bool hasQueryKey(std::string_view path, std::string_view key) {
   const auto query = path.find('?');
@@ -56,225 +21,10 @@ bool hasQueryKey(std::string_view path, std::string_view key) {
   return false;
 }
 
-}  // namespace
-
-std::string Response::header(std::string_view name) const {
-  const auto it = headers.find(lowerCase(name));
-  return it == headers.end() ? std::string() : it->second;
-}
-
-// Easy handles kept between calls: a handle keeps its connections and TLS sessions, so taking
-// an idle one reuses them.
-class ClientImpl::HandlePool {
- public:
-  explicit HandlePool(std::size_t maxIdle) : maxIdle_(maxIdle) {}
-  ~HandlePool() {
-    for (CURL* handle : idle_) curl_easy_cleanup(handle);
-  }
-  HandlePool(const HandlePool&) = delete;
-  HandlePool& operator=(const HandlePool&) = delete;
-
-  CURL* acquire() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        CURL* handle = idle_.back();
-        idle_.pop_back();
-        return handle;
-      }
-    }
-    return curl_easy_init();
-  }
-
-  void release(CURL* handle) {
-    {
-      std::lock_guard lock(mutex_);
-      if (idle_.size() < maxIdle_) {
-        idle_.push_back(handle);
-        return;
-      }
-    }
-    curl_easy_cleanup(handle);
-  }
-
- private:
-  const std::size_t maxIdle_;
-  std::mutex mutex_;
-  std::vector<CURL*> idle_;
-};
-
-// A bearer token read from a file and re-read periodically, as client-go does for projected
-// service-account tokens; the last good token stays in use when a re-read fails.
-class ClientImpl::TokenSource {
- public:
-  TokenSource(std::string path, std::string initial)
-      : path_(std::move(path)),
-        token_(std::move(initial)),
-        readAt_(std::chrono::steady_clock::now()) {}
-
-  std::string token() {
-    std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - readAt_ >= kTokenRereadPeriod) {
-      readAt_ = now;
-      std::ifstream file(path_);
-      std::stringstream contents;
-      contents << file.rdbuf();
-      std::string fresh = contents.str();
-      fresh.erase(fresh.find_last_not_of(" \t\r\n") + 1);
-      if (file && !fresh.empty()) token_ = std::move(fresh);
-    }
-    return token_;
-  }
-
- private:
-  const std::string path_;
-  std::mutex mutex_;
-  std::string token_;
-  std::chrono::steady_clock::time_point readAt_;
-};
-
-ClientImpl::ClientImpl(RestConfig config, ClientOptions options)
-    : config_(std::move(config)),
-      options_(std::move(options)),
-      handles_(std::make_unique<HandlePool>(options_.maxIdleConnections)) {
-  initCurlOnce();
-  if (!config_.tokenFile.empty()) {
-    token_ = std::make_unique<TokenSource>(config_.tokenFile, config_.bearerToken);
-  }
-}
-
-ClientImpl::~ClientImpl() = default;
-
-ApiResult<Response> ClientImpl::request(std::string_view method, std::string_view path,
-                                        std::string_view body, std::string_view contentType,
-                                        const Headers& headers) {
-  const auto fail = [&](const ApiError& error) { return error.withRequest(method, path); };
-  if (path.empty() || path.front() != '/') {
-    return fail(ApiError::encode("the path must start with \"/\""));
-  }
-
-  CURL* handle = handles_->acquire();
-  if (handle == nullptr) return fail(ApiError::transport("libcurl could not create a handle"));
-  struct GiveBack {
-    HandlePool& pool;
-    CURL* handle;
-    ~GiveBack() { pool.release(handle); }
-  } giveBack{*handles_, handle};
-  // reset() clears the options of the last call but keeps its connections and TLS sessions.
-  curl_easy_reset(handle);
-
-  CURLcode setup = CURLE_OK;
-  const auto set = [&](CURLoption option, auto value) {
-    if (setup == CURLE_OK) setup = curl_easy_setopt(handle, option, value);
-  };
-
-  const std::string url = config_.server + std::string(path);
-  char errorBuffer[CURL_ERROR_SIZE] = {};
-  std::string responseBody;
-  set(CURLOPT_ERRORBUFFER, errorBuffer);
-  set(CURLOPT_URL, url.c_str());
-  set(CURLOPT_PROTOCOLS_STR, "https,http");
-  set(CURLOPT_PATH_AS_IS, 1L);  // the path is already escaped; curl must not rewrite it
-  set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(options_.requestTimeout.count()));
-  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connectTimeout.count()));
-  set(CURLOPT_TCP_KEEPALIVE, 1L);
-  set(CURLOPT_USERAGENT, options_.userAgent.c_str());
-  set(CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decompress; lists shrink a lot
-  set(CURLOPT_WRITEFUNCTION, &appendToString);
-  set(CURLOPT_WRITEDATA, &responseBody);
-
-  // TLS material goes to libcurl from memory; it copies the blobs.
-  if (!config_.caPem.empty()) {
-    curl_blob ca{const_cast<char*>(config_.caPem.data()), config_.caPem.size(),  // NOLINT
-                 CURL_BLOB_COPY};
-    set(CURLOPT_CAINFO_BLOB, &ca);
-    // The blob replaces the default CA file but not the default CA directory: trust only the
-    // cluster's CA, as kubectl does.
-    set(CURLOPT_CAPATH, static_cast<char*>(nullptr));
-  }
-  if (!config_.clientCertPem.empty()) {
-    curl_blob cert{const_cast<char*>(config_.clientCertPem.data()),  // NOLINT
-                   config_.clientCertPem.size(), CURL_BLOB_COPY};
-    curl_blob key{const_cast<char*>(config_.clientKeyPem.data()),  // NOLINT
-                  config_.clientKeyPem.size(), CURL_BLOB_COPY};
-    set(CURLOPT_SSLCERT_BLOB, &cert);
-    set(CURLOPT_SSLCERTTYPE, "PEM");
-    set(CURLOPT_SSLKEY_BLOB, &key);
-    set(CURLOPT_SSLKEYTYPE, "PEM");
-  }
-  if (config_.insecureSkipTlsVerify) {
-    set(CURLOPT_SSL_VERIFYPEER, 0L);
-    set(CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-
-  const bool sendsBody = !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
-  if (method == "GET") {
-    set(CURLOPT_HTTPGET, 1L);
-  } else {
-    const std::string methodName(method);
-    set(CURLOPT_CUSTOMREQUEST, methodName.c_str());  // libcurl copies strings
-  }
-  if (sendsBody) {
-    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    set(CURLOPT_POSTFIELDS, body.data());
-  }
-
-  CurlSlist headerList;
-  bool headersOk = addHeader(headerList, "Accept: application/json");
-  if (sendsBody) {
-    headersOk = headersOk &&
-                addHeader(headerList,
-                          "Content-Type: " +
-                              std::string(contentType.empty() ? "application/json" : contentType));
-  }
-  // Without this libcurl waits for "100 Continue" before sending bodies above 1 KiB.
-  headersOk = headersOk && addHeader(headerList, "Expect:");
-  if (const std::string token = token_ ? token_->token() : config_.bearerToken; !token.empty()) {
-    headersOk = headersOk && addHeader(headerList, "Authorization: Bearer " + token);
-  }
-  for (const auto& [name, value] : headers) {
-    headersOk = headersOk && addHeader(headerList, std::string(name).append(": ").append(value));
-  }
-  if (!headersOk) return fail(ApiError::transport("out of memory building request headers"));
-  set(CURLOPT_HTTPHEADER, headerList.get());
-
-  if (setup != CURLE_OK) {
-    return fail(ApiError::transport(std::string("libcurl rejected an option: ") +
-                                    curl_easy_strerror(setup)));
-  }
-
-  const CURLcode performed = curl_easy_perform(handle);
-  // headerList dies with this call; leave libcurl no pointer to it.
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
-  if (performed != CURLE_OK) {
-    // The error buffer says more than curl_easy_strerror (host, port, TLS reason) when set.
-    std::string message = errorBuffer[0] != '\0' ? errorBuffer : curl_easy_strerror(performed);
-    return fail(performed == CURLE_OPERATION_TIMEDOUT ? ApiError::timeout(std::move(message))
-                                                      : ApiError::transport(std::move(message)));
-  }
-
-  Response response;
-  long status = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-  response.status = static_cast<int>(status);
-  for (curl_header* h = curl_easy_nextheader(handle, CURLH_HEADER, -1, nullptr); h != nullptr;
-       h = curl_easy_nextheader(handle, CURLH_HEADER, -1, h)) {
-    std::string& value = response.headers[lowerCase(h->name)];
-    value += value.empty() ? std::string(h->value) : ", " + std::string(h->value);
-  }
-  response.body = std::move(responseBody);
-
-  if (response.status < 200 || response.status > 299) {
-    return fail(
-        ApiError::fromResponse(response.status, response.body, response.header("Retry-After")));
-  }
-  return response;
-}
-
-ApiResult<nlohmann::json> ClientImpl::jsonCall(std::string_view method, std::string_view path,
-                                               const nlohmann::json* body) {
+// A call with a JSON body (or none) whose answer is JSON (or empty), through client.request().
+ApiResult<nlohmann::json> jsonCall(Client& client, std::string_view method, std::string_view path,
+                                   const nlohmann::json* body,
+                                   std::string_view contentType = "application/json") {
   std::string encoded;
   if (body != nullptr) {
     try {
@@ -285,7 +35,7 @@ ApiResult<nlohmann::json> ClientImpl::jsonCall(std::string_view method, std::str
           .withRequest(method, path);
     }
   }
-  auto response = request(method, path, encoded, body != nullptr ? "application/json" : "");
+  auto response = client.request(method, path, encoded, body != nullptr ? contentType : "");
   if (!response) return response.error();
   if (response->body.empty()) return nlohmann::json();
   auto parsed = nlohmann::json::parse(response->body, nullptr, false);
@@ -297,8 +47,84 @@ ApiResult<nlohmann::json> ClientImpl::jsonCall(std::string_view method, std::str
   return parsed;
 }
 
+}  // namespace
+
+void CancelToken::cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+
+bool CancelToken::cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+std::string Response::header(std::string_view name) const {
+  const auto it = headers.find(detail::lowerCase(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string_view patchContentType(PatchType type) {
+  switch (type) {
+    case PatchType::kApply:
+      return "application/apply-patch+yaml";
+    case PatchType::kMerge:
+      return "application/merge-patch+json";
+    case PatchType::kJson:
+      return "application/json-patch+json";
+    case PatchType::kStrategicMerge:
+      return "application/strategic-merge-patch+json";
+  }
+  return "application/merge-patch+json";
+}
+
+std::string statusPath(std::string_view path) {
+  const auto query = path.find('?');
+  std::string out(path.substr(0, query));
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  out += "/status";
+  if (query != std::string_view::npos) out += path.substr(query);
+  return out;
+}
+
+ApiResult<nlohmann::json> Client::patch(std::string_view path, PatchType type,
+                                        const nlohmann::json& body, const PatchOptions& options) {
+  if (type == PatchType::kApply && options.fieldManager.empty()) {
+    return ApiError::encode("server-side apply needs a field manager").withRequest("PATCH", path);
+  }
+  std::string target(path);
+  if (!options.fieldManager.empty())
+    target = withQuery(target, "fieldManager", options.fieldManager);
+  if (options.force && type == PatchType::kApply) target = withQuery(target, "force", "true");
+  return jsonCall(*this, "PATCH", target, &body, patchContentType(type));
+}
+
+ApiResult<nlohmann::json> Client::apply(std::string_view path, const nlohmann::json& object,
+                                        std::string_view fieldManager, bool force) {
+  return patch(path, PatchType::kApply, object, PatchOptions{std::string(fieldManager), force});
+}
+
+ApiResult<nlohmann::json> Client::mergePatch(std::string_view path, const nlohmann::json& patch) {
+  return this->patch(path, PatchType::kMerge, patch);
+}
+
+ApiResult<nlohmann::json> Client::jsonPatch(std::string_view path,
+                                            const nlohmann::json& operations) {
+  return patch(path, PatchType::kJson, operations);
+}
+
+ApiResult<nlohmann::json> Client::replaceStatus(std::string_view path,
+                                                const nlohmann::json& object) {
+  return replace(statusPath(path), object);
+}
+
+ApiResult<nlohmann::json> Client::applyStatus(std::string_view path, const nlohmann::json& object,
+                                              std::string_view fieldManager, bool force) {
+  return apply(statusPath(path), object, fieldManager, force);
+}
+
+ApiResult<nlohmann::json> Client::patchStatus(std::string_view path, PatchType type,
+                                              const nlohmann::json& body,
+                                              const PatchOptions& options) {
+  return patch(statusPath(path), type, body, options);
+}
+
 ApiResult<nlohmann::json> ClientImpl::get(std::string_view path) {
-  return jsonCall("GET", path, nullptr);
+  return jsonCall(*this, "GET", path, nullptr);
 }
 
 ApiResult<nlohmann::json> ClientImpl::list(std::string_view path) {
@@ -307,7 +133,7 @@ ApiResult<nlohmann::json> ClientImpl::list(std::string_view path) {
   nlohmann::json result;
   std::string pagePath = firstPage;
   while (true) {
-    auto page = jsonCall("GET", pagePath, nullptr);
+    auto page = jsonCall(*this, "GET", pagePath, nullptr);
     if (!page) return page.error();
     if (!page->is_object() || !page->contains("items") ||
         !(page->at("items").is_array() || page->at("items").is_null())) {
@@ -339,15 +165,15 @@ ApiResult<nlohmann::json> ClientImpl::list(std::string_view path) {
 }
 
 ApiResult<nlohmann::json> ClientImpl::create(std::string_view path, const nlohmann::json& object) {
-  return jsonCall("POST", path, &object);
+  return jsonCall(*this, "POST", path, &object);
 }
 
 ApiResult<nlohmann::json> ClientImpl::replace(std::string_view path, const nlohmann::json& object) {
-  return jsonCall("PUT", path, &object);
+  return jsonCall(*this, "PUT", path, &object);
 }
 
 ApiResult<nlohmann::json> ClientImpl::remove(std::string_view path, const nlohmann::json& options) {
-  return jsonCall("DELETE", path, options.is_null() ? nullptr : &options);
+  return jsonCall(*this, "DELETE", path, options.is_null() ? nullptr : &options);
 }
 
 ApiResult<std::string> serverVersion(Client& client) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "operator/kube/base64.h"
+#include "operator/kube/in_cluster.h"
 
 namespace va::kube {
 namespace {
@@ -405,10 +406,22 @@ Result<RestConfig> loadDefaultConfig(const std::optional<std::string>& context) 
     return config;
   }
   const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') {
-    return Error("no kubeconfig: neither $KUBECONFIG nor $HOME is set");
+  if (home != nullptr && *home != '\0') {
+    const fs::path path = fs::path(home) / ".kube" / "config";
+    std::error_code ec;
+    if (fs::exists(path, ec) || !runningInCluster()) return loadKubeconfig(path.string(), context);
   }
-  return loadKubeconfig((fs::path(home) / ".kube" / "config").string(), context);
+  if (runningInCluster()) {
+    if (context) {
+      return Error("context \"" + *context +
+                   "\" requested, but there is no kubeconfig (neither $KUBECONFIG nor "
+                   "~/.kube/config) and the in-cluster config has no contexts");
+    }
+    return loadInClusterConfig();
+  }
+  return Error(
+      "no kubeconfig: neither $KUBECONFIG nor $HOME is set, and not in a cluster "
+      "($KUBERNETES_SERVICE_HOST is not set)");
 }
 
 }  // namespace va::kube

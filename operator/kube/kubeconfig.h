@@ -1,7 +1,7 @@
 // How to reach and authenticate to an API server (RestConfig), and the kubeconfig loader that
 // fills it the way kubectl does: current-context, contexts, clusters, users, inline *-data or
 // files relative to the kubeconfig's directory.
-//   auto config = loadDefaultConfig();              // $KUBECONFIG, else ~/.kube/config
+//   auto config = loadDefaultConfig();  // $KUBECONFIG, else ~/.kube/config, else in-cluster
 //   auto staging = loadKubeconfig(path, "staging"); // a named context instead of the current one
 #pragma once
 
@@ -43,8 +43,11 @@ Result<RestConfig> loadKubeconfig(const std::string& path,
 Result<RestConfig> loadKubeconfigFiles(const std::vector<std::string>& paths,
                                        const std::optional<std::string>& context = std::nullopt);
 
-// The kubeconfig a user expects: the files listed in $KUBECONFIG (colon-separated), else
-// $HOME/.kube/config.
+// The configuration a user expects, first found wins:
+//   1. the files listed in $KUBECONFIG (colon-separated), when it is set and not empty;
+//   2. $HOME/.kube/config, when it exists (or when not in a pod, so that the error names it);
+//   3. the pod's service account (loadInClusterConfig() in in_cluster.h), when
+//      $KUBERNETES_SERVICE_HOST is set and no `context` was asked for.
 Result<RestConfig> loadDefaultConfig(const std::optional<std::string>& context = std::nullopt);
 
 }  // namespace va::kube

@@ -45,6 +45,15 @@ class ClientTest : public ::testing::Test {
     return config;
   }
 
+  // No retries and no client-side limit (a 429 would slow the next call for real); both are
+  // covered in client_retry_test.cc.
+  static ClientOptions noRetries() {
+    ClientOptions options;
+    options.maxRetries = 0;
+    options.rateLimit.qps = 0;
+    return options;
+  }
+
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -113,7 +122,7 @@ TEST_F(ClientTest, NonSuccessBecomesAnApiErrorWithStatusAndRetryAfter) {
         R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"too many requests","reason":"TooManyRequests","code":429})",
         "application/json");
   });
-  ClientImpl client(config());
+  ClientImpl client(config(), noRetries());
   auto got = client.get("/api/v1/namespaces/ns/configmaps/busy");
   ASSERT_FALSE(got.ok());
   EXPECT_TRUE(got.error().isTooManyRequests());
@@ -200,7 +209,7 @@ TEST_F(ClientTest, NothingListeningIsATransportError) {
   RestConfig closed = config();
   server_.stop();
   thread_.join();
-  ClientImpl client(closed);
+  ClientImpl client(closed, noRetries());
   auto got = client.get("/version");
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().kind(), ApiError::Kind::kTransport);
