@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark binary of a build tree (BUILD_DIR/tests/bench/*_bench) against the local
-# control plane, bringing it up first (and down again afterwards) when none is running. Builds
-# nothing itself: `make bench` builds first. Each benchmark prints one JSON line on stdout.
+# control plane, bringing it up first (and down again afterwards) when none is running, then
+# every script hack/bench/*.sh (given BUILD_DIR). Builds nothing itself: `make bench` builds
+# first. Each benchmark prints one JSON line on stdout.
 #   hack/bench.sh build
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,4 +22,10 @@ export KUBECONFIG="$VA_ROOT/_output/cluster/kubeconfig"
 for bench in "${benches[@]}"; do
   log "running $(basename "$bench")"
   "$bench"
+done
+
+shopt -s nullglob
+for script in "$VA_ROOT"/hack/bench/*.sh; do
+  log "running hack/bench/$(basename "$script")"
+  bash "$script" "$build_dir"
 done
