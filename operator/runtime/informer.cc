@@ -31,7 +31,10 @@ std::optional<std::string> controllerKey(const json& object, const std::string& 
     if (refGroup != group || stringField(ref, "kind") != kind || name.empty()) continue;
     // Owners of namespaced objects live in the same namespace; cluster-scoped owners have none.
     const std::string ns = stringField(*meta, "namespace");
-    return ns.empty() ? name : ns + "/" + name;
+    if (ns.empty()) return name;
+    std::string key = ns;
+    key.append("/").append(name);
+    return key;
   }
   return std::nullopt;
 }

@@ -16,7 +16,7 @@ using Kind = WatcherOutcome::Kind;
 using ActionKind = WatcherAction::Kind;
 
 Clock::Duration backoffDelay(int failures, const BackoffPolicy& policy) {
-  double delay = static_cast<double>(policy.initial.count());
+  auto delay = static_cast<double>(policy.initial.count());
   const auto cap = static_cast<double>(policy.max.count());
   for (int i = 0; i < failures && delay < cap; ++i) delay *= policy.factor;
   return Clock::Duration(static_cast<Clock::Duration::rep>(std::min(delay, cap)));
