@@ -6,13 +6,17 @@
 
 #include "operator/kube/client.h"
 #include "operator/kube/kubeconfig.h"
+#include "operator/specs/render.h"
 
 namespace {
 
 constexpr std::string_view kUsage =
     "usage: va-operator --version\n"
     "       va-operator --check [--kubeconfig PATH] [--context NAME]\n"
+    "       va-operator render -f FILE\n"
     "\n"
+    "  render -f FILE     print the children the operator would apply for the VirtualAssistant\n"
+    "                     in FILE (multi-document YAML, in apply order), without a cluster\n"
     "  --version          print the operator's version\n"
     "  --check            connect to the API server and print its version (gitVersion)\n"
     "  --kubeconfig PATH  kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)\n"
@@ -63,9 +67,24 @@ std::optional<int> parseFlags(int argc, char** argv, Flags& flags) {
   return std::nullopt;
 }
 
+// `va-operator render -f FILE`: exit 0 with the YAML on stdout, or 2 with the error.
+int render(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[1]) == "-f") {
+    auto yaml = va::specs::renderFile(argv[2], va::specs::OperatorConfig{});
+    if (!yaml) {
+      std::fprintf(stderr, "va-operator: %s\n", yaml.error().message().c_str());
+      return 2;
+    }
+    std::fputs(yaml->c_str(), stdout);
+    return 0;
+  }
+  return usageError("render needs -f FILE");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "render") return render(argc - 1, argv + 1);
   Flags flags;
   if (const auto exitCode = parseFlags(argc, argv, flags)) return *exitCode;
 
