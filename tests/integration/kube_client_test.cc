@@ -3,15 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 
 #include "operator/kube/client.h"
-#include "operator/kube/kubeconfig.h"
+#include "tests/integration/test_cluster.h"
 
 namespace va::kube {
 namespace {
@@ -20,44 +17,26 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::string randomSuffix() {
-  std::random_device device;
-  char buffer[9];
-  std::snprintf(buffer, sizeof buffer, "%08x", device());
-  return buffer;
-}
-
 class KubeClientTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* path = std::getenv("KUBECONFIG");
-    if (path == nullptr || *path == '\0') {
-      setupError_ =
-          "KUBECONFIG is not set; point it at the local cluster's kubeconfig "
-          "(_output/cluster/kubeconfig, brought up by `make test-integration`)";
-      return;
-    }
-    auto config = loadKubeconfig(path);
+    auto config = integration::configFromEnvironment();
     if (!config) {
-      setupError_ = "cannot load $KUBECONFIG: " + config.error().message();
+      setupError_ = config.error().message();
       return;
     }
     client_ = std::make_unique<ClientImpl>(std::move(*config));
-    namespace_ = "va-kube-client-" + randomSuffix();
-    auto created = client_->create(
-        "/api/v1/namespaces",
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespace_}}}});
-    if (!created) {
-      setupError_ = "cannot create test namespace: " + created.error().toString();
+    auto ns = integration::createNamespace(*client_, "va-kube-client");
+    if (!ns) {
+      setupError_ = ns.error().message();
       return;
     }
-    namespaceCreated_ = true;
+    namespace_ = *ns;
   }
 
   static void TearDownTestSuite() {
-    if (namespaceCreated_) {
-      auto deleted = client_->remove(resourcePath("", "v1", "namespaces", "", namespace_));
-      if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
+    if (client_ && !namespace_.empty()) {
+      integration::deleteNamespace(*client_, namespace_);
       // The namespace is now terminating (or gone): the server says so.
       auto after = client_->get(resourcePath("", "v1", "namespaces", "", namespace_));
       if (after) {
@@ -85,7 +64,6 @@ class KubeClientTest : public ::testing::Test {
   static inline std::unique_ptr<ClientImpl> client_;
   static inline std::string namespace_;
   static inline std::string setupError_;
-  static inline bool namespaceCreated_ = false;
 };
 
 TEST_F(KubeClientTest, ReportsTheServerVersion) {

@@ -45,17 +45,14 @@ class KubeFaultsTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     proxy_.reset();
-    if (direct_ && !namespace_.empty()) {
-      auto deleted = direct_->remove(resourcePath("", "v1", "namespaces", "", namespace_));
-      if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
-    }
+    if (direct_ && !namespace_.empty()) integration::deleteNamespace(*direct_, namespace_);
     direct_.reset();
   }
 
   void SetUp() override { ASSERT_TRUE(setupError_.empty()) << setupError_; }
 
   // A client that speaks plain HTTP to the proxy, which adds the admin credentials.
-  static std::unique_ptr<ClientImpl> proxied(ClientOptions options = {}) {
+  static std::unique_ptr<ClientImpl> proxied(const ClientOptions& options = {}) {
     RestConfig config;
     config.server = proxy_->url();
     return std::make_unique<ClientImpl>(config, options);

@@ -65,10 +65,7 @@ class KubeWritesTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (!client_) return;
-    if (!namespace_.empty()) {
-      auto deleted = client_->remove(resourcePath("", "v1", "namespaces", "", namespace_));
-      if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
-    }
+    if (!namespace_.empty()) integration::deleteNamespace(*client_, namespace_);
     if (crdCreated_) {
       auto deleted = client_->remove(
           resourcePath("apiextensions.k8s.io", "v1", "customresourcedefinitions", "", kCrdName));

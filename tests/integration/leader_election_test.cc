@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -27,7 +26,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -35,25 +33,19 @@
 #include <vector>
 
 #include "operator/kube/client.h"
-#include "operator/kube/kubeconfig.h"
 #include "operator/kube/resource_path.h"
+#include "tests/integration/test_cluster.h"
 
 extern char** environ;
 
 namespace va::runtime {
 namespace {
 
+using kube::integration::randomSuffix;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr std::int64_t kLeaseDurationNs = 15'000'000'000;
-
-std::string randomSuffix() {
-  std::random_device device;
-  char buffer[9];
-  std::snprintf(buffer, sizeof buffer, "%08x", device());
-  return buffer;
-}
 
 std::int64_t wallNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -102,14 +94,9 @@ std::optional<Event> find(const std::vector<Event>& events, const std::string& i
   return std::nullopt;
 }
 
-// Polls `condition` until it holds or `timeout` passes.
+// Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool pollUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
+  return kube::integration::pollUntil(condition, timeout, 50ms);
 }
 
 // A va-lease-demo child process; killed and reaped on destruction if still running.
@@ -170,35 +157,22 @@ class DemoProcess {
 class LeaderElectionIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* path = std::getenv("KUBECONFIG");
-    if (path == nullptr || *path == '\0') {
-      setupError_ =
-          "KUBECONFIG is not set; point it at the local cluster's kubeconfig "
-          "(_output/cluster/kubeconfig, brought up by `make test-integration`)";
-      return;
-    }
-    auto config = kube::loadKubeconfig(path);
+    auto config = kube::integration::configFromEnvironment();
     if (!config) {
-      setupError_ = "cannot load $KUBECONFIG: " + config.error().message();
+      setupError_ = config.error().message();
       return;
     }
     client_ = std::make_unique<kube::ClientImpl>(std::move(*config));
-    namespace_ = "va-leader-election-" + randomSuffix();
-    auto created = client_->create(
-        "/api/v1/namespaces",
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespace_}}}});
-    if (!created) {
-      setupError_ = "cannot create test namespace: " + created.error().toString();
+    auto ns = kube::integration::createNamespace(*client_, "va-leader-election");
+    if (!ns) {
+      setupError_ = ns.error().message();
       return;
     }
-    namespaceCreated_ = true;
+    namespace_ = *ns;
   }
 
   static void TearDownTestSuite() {
-    if (namespaceCreated_) {
-      auto deleted = client_->remove(kube::resourcePath("", "v1", "namespaces", "", namespace_));
-      if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
-    }
+    if (client_ && !namespace_.empty()) kube::integration::deleteNamespace(*client_, namespace_);
     client_.reset();
   }
 
@@ -281,7 +255,6 @@ class LeaderElectionIntegrationTest : public ::testing::Test {
   static std::unique_ptr<kube::ClientImpl> client_;
   static std::string namespace_;
   static std::string setupError_;
-  static bool namespaceCreated_;
 
   std::filesystem::path dir_;
   std::string lease_;
@@ -290,7 +263,6 @@ class LeaderElectionIntegrationTest : public ::testing::Test {
 std::unique_ptr<kube::ClientImpl> LeaderElectionIntegrationTest::client_;
 std::string LeaderElectionIntegrationTest::namespace_;
 std::string LeaderElectionIntegrationTest::setupError_;
-bool LeaderElectionIntegrationTest::namespaceCreated_ = false;
 
 TEST_F(LeaderElectionIntegrationTest, AKilledLeaderIsReplacedWithinTwentySeconds) {
   auto a = spawn("a");

@@ -2,6 +2,8 @@
 // suite's own (deleted at the end), polling with a deadline, and the fault proxy's upstream.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,7 @@
 
 #include "operator/kube/client.h"
 #include "operator/kube/kubeconfig.h"
+#include "operator/kube/resource_path.h"
 #include "tests/support/fault_proxy.h"
 
 namespace va::kube::integration {
@@ -46,13 +49,20 @@ inline Result<std::string> createNamespace(Client& client, const std::string& pr
   return name;
 }
 
-// Calls `done` until it returns true or `limit` passes; returns its last answer.
+// Deletes the namespace `name` (with everything in it); a failure is a test failure.
+inline void deleteNamespace(Client& client, const std::string& name) {
+  auto deleted = client.remove(resourcePath("", "v1", "namespaces", "", name));
+  if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
+}
+
+// Calls `done` every `interval` until it returns true or `limit` passes; returns its last answer.
 inline bool pollUntil(const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+                      std::chrono::milliseconds limit = std::chrono::seconds(30),
+                      std::chrono::milliseconds interval = std::chrono::milliseconds(100)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(interval);
   }
   return true;
 }

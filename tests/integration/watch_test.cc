@@ -5,14 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -20,16 +19,15 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "operator/kube/client.h"
-#include "operator/kube/kubeconfig.h"
 #include "operator/runtime/informer.h"
 #include "operator/runtime/logging.h"
+#include "tests/integration/test_cluster.h"
 #include "tests/support/fault_proxy.h"
 
 namespace va::runtime {
@@ -45,20 +43,9 @@ using namespace std::chrono_literals;
 constexpr int kObjects = 5;
 constexpr int kRounds = 60;
 
-std::string randomSuffix() {
-  std::random_device device;
-  char buffer[9];
-  std::snprintf(buffer, sizeof buffer, "%08x", device());
-  return buffer;
-}
-
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::seconds timeout = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
+  return kube::integration::pollUntil(condition, timeout, 20ms);
 }
 
 std::string readFile(const std::string& path) {
@@ -66,19 +53,6 @@ std::string readFile(const std::string& path) {
   std::stringstream contents;
   contents << file.rdbuf();
   return contents.str();
-}
-
-// The proxy's upstream: the API server and the admin credentials of the kubeconfig.
-testing::Upstream upstreamOf(const RestConfig& config) {
-  testing::Upstream upstream;
-  const std::string hostPort = config.server.substr(config.server.find("://") + 3);
-  const auto colon = hostPort.rfind(':');
-  upstream.host = hostPort.substr(0, colon);
-  upstream.port = std::stoi(hostPort.substr(colon + 1));
-  upstream.caPem = config.caPem;
-  upstream.clientCertPem = config.clientCertPem;
-  upstream.clientKeyPem = config.clientKeyPem;
-  return upstream;
 }
 
 // What the API server's process is, from the local cluster's pid file next to the kubeconfig.
@@ -197,35 +171,26 @@ std::map<std::string, std::string> versionsOf(const json& list) {
 class WatchIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const char* path = std::getenv("KUBECONFIG");
-    if (path == nullptr || *path == '\0') {
-      setupError_ =
-          "KUBECONFIG is not set; point it at the local cluster's kubeconfig "
-          "(_output/cluster/kubeconfig, brought up by `make test-integration`)";
-      return;
-    }
-    kubeconfig_ = path;
-    auto config = kube::loadKubeconfig(path);
+    auto config = kube::integration::configFromEnvironment();
     if (!config) {
-      setupError_ = "cannot load $KUBECONFIG: " + config.error().message();
+      setupError_ = config.error().message();
       return;
     }
+    kubeconfig_ = std::getenv("KUBECONFIG");  // set: the config came from it
     config_ = *config;
     ClientOptions options;
     options.rateLimit.qps = 0;
     client_ = std::make_unique<ClientImpl>(config_, options);
-    namespace_ = "va-watch-" + randomSuffix();
-    auto created = client_->create(
-        "/api/v1/namespaces",
-        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespace_}}}});
-    if (!created) setupError_ = "cannot create test namespace: " + created.error().toString();
+    auto ns = kube::integration::createNamespace(*client_, "va-watch");
+    if (!ns) {
+      setupError_ = ns.error().message();
+      return;
+    }
+    namespace_ = *ns;
   }
 
   static void TearDownTestSuite() {
-    if (client_ && !namespace_.empty()) {
-      auto deleted = client_->remove(resourcePath("", "v1", "namespaces", "", namespace_));
-      if (!deleted) ADD_FAILURE() << "cannot delete namespace: " << deleted.error().toString();
-    }
+    if (client_ && !namespace_.empty()) kube::integration::deleteNamespace(*client_, namespace_);
     client_.reset();
   }
 
@@ -318,7 +283,7 @@ class WatchIntegrationTest : public ::testing::Test {
 
 TEST_F(WatchIntegrationTest, ResumesAfterTheProxyCutsTheWatchWithoutMissingAnUpdate) {
   ASSERT_NO_FATAL_FAILURE(createConfigMaps("cut"));
-  testing::FaultProxy proxy(upstreamOf(config_));
+  testing::FaultProxy proxy(kube::integration::upstreamFor(config_));
   RestConfig viaProxy;
   viaProxy.server = proxy.url();
   ClientImpl proxied(viaProxy);
@@ -427,7 +392,7 @@ TEST_F(WatchIntegrationTest, AGenuine410ForcesARelistAndTheCacheEqualsAFreshList
     ASSERT_TRUE(created.ok()) << created.error().toString();
   }
 
-  testing::FaultProxy proxy(upstreamOf(config_));
+  testing::FaultProxy proxy(kube::integration::upstreamFor(config_));
   RestConfig viaProxy;
   viaProxy.server = proxy.url();
   ClientImpl proxied(viaProxy);
