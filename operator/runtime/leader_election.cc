@@ -13,6 +13,7 @@
 #include <limits>
 #include <utility>
 
+#include "operator/kube/events.h"
 #include "operator/kube/resource_path.h"
 #include "operator/runtime/logging.h"
 
@@ -43,21 +44,6 @@ std::string randomUuid() {
     uuid += kHex[value];
   }
   return uuid;
-}
-
-// metav1.MicroTime: RFC 3339 in UTC with microseconds.
-std::string formatMicroTime(std::chrono::system_clock::time_point time) {
-  const auto sinceEpoch = time.time_since_epoch();
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(sinceEpoch);
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(sinceEpoch - seconds);
-  const std::time_t whole = seconds.count();
-  std::tm utc{};
-  gmtime_r(&whole, &utc);
-  char buffer[96];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(micros.count()));
-  return buffer;
 }
 
 std::string stringField(const json& object, const char* key) {
@@ -513,7 +499,7 @@ bool LeaderElector::observedHolderIsUs() const {
 }
 
 std::string LeaderElector::microTimeNow() const {
-  return formatMicroTime(
+  return kube::formatMicroTime(
       wallAnchor_ +
       std::chrono::duration_cast<std::chrono::system_clock::duration>(clock_.now() - clockAnchor_));
 }
