@@ -1,8 +1,10 @@
 # Small helpers in the style of Abseil's absl_cc_library and LevelDB's leveldb_test:
 # one library target per folder with a va:: alias, one test executable per test file.
 
+# -Wnull-dereference is left out: at -O2 GCC 12 reports false positives inside nlohmann/json's
+# iterators, which warnings-as-errors would turn into build failures.
 set(VA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-                -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+                -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
 if(VA_WERROR)
   list(APPEND VA_WARNINGS -Werror)
 endif()
