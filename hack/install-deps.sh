@@ -13,6 +13,8 @@ PACKAGES=(
   libspdlog-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   # stores used by the workloads and their tests
   libhiredis-dev libpq-dev libpqxx-dev redis-server postgresql
+  # runs the Argo CD health check's tests (tests/argocd)
+  lua5.4
 )
 
 missing=()
