@@ -5,6 +5,7 @@
 #include "operator/specs/deployment.h"
 #include "operator/specs/horizontal_pod_autoscaler.h"
 #include "operator/specs/ingress.h"
+#include "operator/specs/meta.h"
 #include "operator/specs/network_policy.h"
 #include "operator/specs/pod_disruption_budget.h"
 #include "operator/specs/service.h"
@@ -13,6 +14,7 @@
 namespace va::specs {
 
 using api::Component;
+using nlohmann::json;
 using api::kAllComponents;
 
 ChildSet desiredChildren(const api::VirtualAssistant& va, const OperatorConfig& config,
@@ -39,6 +41,7 @@ ChildSet desiredChildren(const api::VirtualAssistant& va, const OperatorConfig& 
   for (auto& policy : networkPolicies(va, config)) out.push_back(std::move(policy));
   if (va.spec.exposure.ingress.enabled) out.push_back(ingress(va, config));
   if (wantsConsolidation(va)) out.push_back(consolidationCronJob(va, config, referenced));
+  for (json& child : out) stampIntentHash(child);
   return set;
 }
 

@@ -1,11 +1,45 @@
 #include "operator/specs/meta.h"
 
+#include <openssl/sha.h>
+
+#include <array>
 #include <cctype>
+#include <cstdio>
 #include <variant>
 
 namespace va::specs {
 
 using nlohmann::json;
+
+std::string sha256Hex(std::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  std::string hex;
+  hex.reserve(2 * digest.size());
+  for (const unsigned char byte : digest) {
+    std::array<char, 3> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02x", byte);
+    hex += buf.data();
+  }
+  return hex;
+}
+
+std::string intentHash(const json& object) {
+  json copy = object;
+  if (json* meta = copy.contains("metadata") ? &copy["metadata"] : nullptr;
+      meta != nullptr && meta->contains("annotations")) {
+    json& annotations = (*meta)["annotations"];
+    annotations.erase(std::string(kIntentHashAnnotation));
+    if (annotations.empty()) meta->erase("annotations");
+  }
+  // json::dump orders object keys, so equal objects hash equally however they were built.
+  return sha256Hex(copy.dump()).substr(0, 16);
+}
+
+void stampIntentHash(json& object) {
+  const std::string hash = intentHash(object);
+  object["metadata"]["annotations"][std::string(kIntentHashAnnotation)] = hash;
+}
 
 std::string childName(const api::VirtualAssistant& va, std::string_view workload,
                       std::string_view suffix) {

@@ -15,6 +15,18 @@ namespace va::specs {
 // HPA of long-term-mem selects them.
 inline constexpr std::string_view kConsolidationName = "long-term-mem-consolidation";
 inline constexpr std::string_view kConfigHashAnnotation = "virtualassistant.dev/config-hash";
+// On every child: a hash of the rest of the object as the operator applies it. A child whose
+// annotation matches and whose fields still hold the applied values needs no write; a changed
+// intent (a field added or dropped) changes the hash.
+inline constexpr std::string_view kIntentHashAnnotation = "virtualassistant.dev/intent-hash";
+
+// Lower-case hex SHA-256 of `data`.
+std::string sha256Hex(std::string_view data);
+// The intent hash of `object` (without its own annotation): the first 16 hex digits of the
+// SHA-256 of its canonical JSON (keys sorted).
+std::string intentHash(const nlohmann::json& object);
+// Sets kIntentHashAnnotation on `object` to intentHash(object).
+void stampIntentHash(nlohmann::json& object);
 
 std::string childName(const api::VirtualAssistant& va, std::string_view workload,
                       std::string_view suffix = "");

@@ -1,9 +1,6 @@
 #include "operator/specs/pod.h"
 
-#include <openssl/sha.h>
-
 #include <array>
-#include <cstdio>
 
 #include "operator/specs/config_map.h"
 #include "operator/specs/message_flow.h"
@@ -211,15 +208,7 @@ std::string configHash(const api::VirtualAssistant& va, Component component, Pod
     input += "\n" + std::string(ref.kind == MountedRef::Kind::kSecret ? "secret/" : "configmap/") +
              ref.object + "=" + (it == versions.end() ? "" : it->second);
   }
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
-  std::string hex;
-  for (const unsigned char byte : digest) {
-    std::array<char, 3> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x", byte);
-    hex += buf.data();
-  }
-  return hex;
+  return sha256Hex(input);
 }
 
 json podTemplate(const api::VirtualAssistant& va, Component component, PodRole role,
