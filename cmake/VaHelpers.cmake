@@ -37,12 +37,16 @@ function(va_cc_binary)
   target_link_libraries(${VA_NAME} PRIVATE ${VA_DEPS})
 endfunction()
 
-# va_shell_test(NAME name SCRIPT path [LABELS ...] [FIXTURES ...]): a bash test (kubectl-driven checks).
+# va_shell_test(NAME name SCRIPT path [LABELS ...] [FIXTURES ...] [ENV VAR=value ...] [TIMEOUT s]):
+# a bash test (kubectl-driven checks); ENV adds variables such as the path of a built binary.
 function(va_shell_test)
-  cmake_parse_arguments(VA "" "NAME;SCRIPT" "LABELS;FIXTURES" ${ARGN})
+  cmake_parse_arguments(VA "" "NAME;SCRIPT;TIMEOUT" "LABELS;FIXTURES;ENV" ${ARGN})
   add_test(NAME ${VA_NAME} COMMAND bash ${VA_SCRIPT})
   set_tests_properties(${VA_NAME} PROPERTIES LABELS "${VA_LABELS}"
-    ENVIRONMENT "VA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBECONFIG=${PROJECT_SOURCE_DIR}/_output/cluster/kubeconfig")
+    ENVIRONMENT "VA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBECONFIG=${PROJECT_SOURCE_DIR}/_output/cluster/kubeconfig;${VA_ENV}")
+  if(VA_TIMEOUT)
+    set_tests_properties(${VA_NAME} PROPERTIES TIMEOUT ${VA_TIMEOUT})
+  endif()
   if(VA_FIXTURES)
     set_tests_properties(${VA_NAME} PROPERTIES FIXTURES_REQUIRED "${VA_FIXTURES}")
   endif()

@@ -173,8 +173,6 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
   const std::string name = meta.value("name", "");
   const std::int64_t generation = meta.value("generation", std::int64_t{0});
   const json oldStatus = raw.value("status", json::object());
-  const auto now = options_.now ? options_.now() : std::chrono::system_clock::now();
-  const std::string nowText = kube::formatMicroTime(now);
   const std::string vaPath =
       kube::resourcePath(api::kGroup, api::kVersion, "virtualassistants", ns, name);
 
@@ -311,8 +309,15 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
         cached = store->get(ns + "/" + childName);
         deployment = cached.get();
       }
-      input.components.push_back(
-          componentState(std::string(api::componentName(c)), deployment));
+      ComponentState state = componentState(std::string(api::componentName(c)), deployment);
+      // With an HPA, the Deployment starts at one replica and the HPA raises it to
+      // minReplicas: the component is not ready before it has that many.
+      if (const auto& scaling = va.spec.component(c).autoscaling;
+          scaling.enabled && state.desiredReplicas < scaling.minReplicas) {
+        state.desiredReplicas = scaling.minReplicas;
+        state.available = false;
+      }
+      input.components.push_back(std::move(state));
     }
     const std::size_t serviceIndex = *childKindIndex("Service");
     runtime::ObjectPtr external;
@@ -324,8 +329,9 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
   input.wroteChildren = !created.empty() || !updated.empty() || !pruned.empty();
   if (retryError) input.retrying = Problem{"Retrying", retryError->message()};
 
-  // 4. Status, only when it changed.
-  json status = buildStatus(input, oldStatus, nowText);
+  // 4. Status, only when it changed (stamped after the writes, which may take a while).
+  const auto now = options_.now ? options_.now() : std::chrono::system_clock::now();
+  json status = buildStatus(input, oldStatus, kube::formatMicroTime(now));
   if (status != oldStatus) {
     const json patch = {{"apiVersion", api::kApiVersion},
                         {"kind", api::kKind},
