@@ -34,11 +34,11 @@ struct Problem {
 
 struct StatusInput {
   std::int64_t generation = 0;
-  std::vector<ComponentState> components;  // empty when the spec could not be read
-  std::string endpoint;
+  std::vector<ComponentState> components{};  // empty when the spec could not be read
+  std::string endpoint{};
   bool paused = false;
-  std::optional<Problem> stalled;   // the operator cannot progress until something changes
-  std::optional<Problem> retrying;  // a transient failure; the operator retries
+  std::optional<Problem> stalled{};   // the operator cannot progress until something changes
+  std::optional<Problem> retrying{};  // a transient failure; the operator retries
   bool wroteChildren = false;       // this pass created, changed or deleted children
 };
 
