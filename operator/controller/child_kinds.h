@@ -17,7 +17,7 @@ struct ChildKind {
   std::string_view resource;    // "deployments"
 };
 
-inline constexpr std::array<ChildKind, 9> kChildKinds = {{
+inline constexpr std::array<ChildKind, 10> kChildKinds = {{
     {"v1", "ServiceAccount", "", "v1", "serviceaccounts"},
     {"v1", "ConfigMap", "", "v1", "configmaps"},
     {"v1", "Service", "", "v1", "services"},
@@ -27,6 +27,8 @@ inline constexpr std::array<ChildKind, 9> kChildKinds = {{
     {"networking.k8s.io/v1", "NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"},
     {"networking.k8s.io/v1", "Ingress", "networking.k8s.io", "v1", "ingresses"},
     {"batch/v1", "CronJob", "batch", "v1", "cronjobs"},
+    // Only when the Prometheus Operator's CRDs are installed (Manager asks at start-up).
+    {"monitoring.coreos.com/v1", "ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors"},
 }};
 
 // The index of `kind` in kChildKinds; nullopt for a kind the operator does not own.

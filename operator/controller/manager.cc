@@ -1,5 +1,6 @@
 #include "operator/controller/manager.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "operator/api/types.h"
@@ -25,6 +26,18 @@ runtime::ResourceEventHandlers enqueueReferencing(runtime::WorkQueue& queue,
           add};
 }
 
+// Whether the API server serves monitoring.coreos.com/v1 ServiceMonitors (the Prometheus
+// Operator's CRDs are installed).
+bool serviceMonitorsServed(kube::Client& client) {
+  auto group = client.get("/apis/monitoring.coreos.com/v1");
+  if (!group) return false;
+  const auto resources = group->find("resources");
+  if (resources == group->end() || !resources->is_array()) return false;
+  return std::any_of(resources->begin(), resources->end(), [](const nlohmann::json& r) {
+    return r.is_object() && r.value("name", "") == "servicemonitors";
+  });
+}
+
 }  // namespace
 
 Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions options)
@@ -41,11 +54,23 @@ Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions opt
     return std::make_unique<runtime::Informer>(client_, clock_, std::move(watch));
   };
 
+  const bool monitoring = serviceMonitorsServed(client_);
+  if (options_.logger) {
+    runtime::logInfo(*options_.logger, "ServiceMonitors",
+                     {{"served", monitoring},
+                      {"note", monitoring ? "applied for VAs that ask for them"
+                                          : "monitoring.coreos.com CRDs not installed: "
+                                            "spec.observability.metrics.serviceMonitor is ignored"}});
+  }
   assistants_ = informer(api::kGroup, api::kVersion, "virtualassistants", "");
   Stores stores;
   stores.assistants = &assistants_->store();
   for (std::size_t i = 0; i < kChildKinds.size(); ++i) {
     const ChildKind& kind = kChildKinds.at(i);
+    if (kind.kind == "ServiceMonitor" && !monitoring) {
+      children_.push_back(nullptr);
+      continue;
+    }
     // ConfigMaps are watched whole: the ones a VA references carry no label of ours.
     const bool all = kind.kind == "ConfigMap";
     children_.push_back(
@@ -57,6 +82,7 @@ Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions opt
   stores.configMaps = stores.children.at(*childKindIndex("ConfigMap"));
 
   ReconcilerOptions reconcilerOptions = options_.reconciler;
+  reconcilerOptions.config.serviceMonitorsAvailable = monitoring;
   if (!reconcilerOptions.registry) reconcilerOptions.registry = options_.registry;
   if (!reconcilerOptions.logger && options_.logger) {
     reconcilerOptions.logger = runtime::withName(*options_.logger, "reconciler");
@@ -65,6 +91,7 @@ Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions opt
 
   assistants_->addHandlers(runtime::enqueueKey(queue_));
   for (auto& child : children_) {
+    if (!child) continue;
     child->addHandlers(runtime::enqueueOwner(queue_, std::string(api::kGroup),
                                              std::string(api::kKind)));
   }
@@ -95,7 +122,9 @@ Manager::~Manager() { stop(); }
 kube::Result<void> Manager::start(runtime::Clock::TimePoint deadline) {
   // Secrets and children first, so that the first reconcile of each VA sees them.
   secrets_->run();
-  for (auto& child : children_) child->run();
+  for (auto& child : children_) {
+    if (child) child->run();
+  }
   assistants_->run();
   std::string notSynced;
   const auto wait = [&](runtime::Informer& informer, std::string_view name) {
@@ -106,7 +135,7 @@ kube::Result<void> Manager::start(runtime::Clock::TimePoint deadline) {
   };
   wait(*secrets_, "secrets");
   for (std::size_t i = 0; i < children_.size(); ++i) {
-    wait(*children_.at(i), kChildKinds.at(i).resource);
+    if (children_.at(i)) wait(*children_.at(i), kChildKinds.at(i).resource);
   }
   wait(*assistants_, "virtualassistants");
   if (!notSynced.empty()) return kube::Error("caches did not sync: " + notSynced);
@@ -125,7 +154,9 @@ void Manager::stop() {
   if (started_) controller_->stop();
   queue_.shutDown();
   assistants_->stop();
-  for (auto& child : children_) child->stop();
+  for (auto& child : children_) {
+    if (child) child->stop();
+  }
   secrets_->stop();
 }
 

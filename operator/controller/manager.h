@@ -53,7 +53,8 @@ class Manager {
   const ManagerOptions options_;
   runtime::WorkQueue queue_;
   std::unique_ptr<runtime::Informer> assistants_;
-  std::vector<std::unique_ptr<runtime::Informer>> children_;  // kChildKinds order
+  // kChildKinds order; null for ServiceMonitors when their CRD is not installed.
+  std::vector<std::unique_ptr<runtime::Informer>> children_;
   std::unique_ptr<runtime::Informer> secrets_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;

@@ -10,6 +10,7 @@
 #include "operator/specs/pod_disruption_budget.h"
 #include "operator/specs/service.h"
 #include "operator/specs/service_account.h"
+#include "operator/specs/service_monitor.h"
 
 namespace va::specs {
 
@@ -40,6 +41,7 @@ ChildSet desiredChildren(const api::VirtualAssistant& va, const OperatorConfig& 
   }
   for (auto& policy : networkPolicies(va, config)) out.push_back(std::move(policy));
   if (va.spec.exposure.ingress.enabled) out.push_back(ingress(va, config));
+  if (wantsServiceMonitor(va, config)) out.push_back(serviceMonitor(va, config));
   if (wantsConsolidation(va)) out.push_back(consolidationCronJob(va, config, referenced));
   for (json& child : out) stampIntentHash(child);
   return set;

@@ -1,5 +1,6 @@
 // Everything the operator applies for one VirtualAssistant, in apply order: ServiceAccounts,
-// ConfigMaps, Services, Deployments, HPAs, PDBs, NetworkPolicies, Ingress, CronJob.
+// ConfigMaps, Services, Deployments, HPAs, PDBs, NetworkPolicies, Ingress, ServiceMonitor,
+// CronJob.
 //   ChildSet children = desiredChildren(va, OperatorConfig{}, ReferencedData{});
 //   for (const auto& child : children.objects) apply(child);
 #pragma once

@@ -6,6 +6,7 @@
 #include "operator/specs/cron_job.h"
 #include "operator/specs/message_flow.h"
 #include "operator/specs/meta.h"
+#include "operator/specs/service_monitor.h"
 
 namespace va::specs {
 
@@ -97,6 +98,14 @@ json componentPolicy(const api::VirtualAssistant& va, Component component,
   if (!sources.empty()) {
     ingress.push_back(
         {{"from", std::move(sources)}, {"ports", json::array({port(config.componentPort)})}});
+  }
+  if (wantsServiceMonitor(va, config)) {
+    // Prometheus scrapes /metrics: the Prometheus Operator's pods, in any namespace.
+    ingress.push_back(
+        {{"from", json::array({{{"namespaceSelector", json::object()},
+                                {"podSelector",
+                                 {{"matchLabels", {{"app.kubernetes.io/name", "prometheus"}}}}}}})},
+         {"ports", json::array({port(config.componentPort)})}});
   }
   const api::Stores& stores = va.spec.stores;
   if (component == Component::kShortTermMem && stores.redisUrl) addPortEgress(np, kRedisPort);

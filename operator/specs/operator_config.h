@@ -17,6 +17,9 @@ struct OperatorConfig {
   std::int32_t componentPort = 8080;
   // The non-root user and group every container runs as.
   std::int64_t runAsUser = 65532;
+  // Whether the monitoring.coreos.com CRDs are installed: the operator asks the API server at
+  // start-up; an offline render assumes they are.
+  bool serviceMonitorsAvailable = true;
 };
 
 // resourceVersions (or any content version) of referenced objects, keyed by object name. A name

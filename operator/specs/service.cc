@@ -1,6 +1,7 @@
 #include "operator/specs/service.h"
 
 #include "operator/specs/meta.h"
+#include "operator/specs/service_monitor.h"
 
 namespace va::specs {
 
@@ -26,6 +27,7 @@ std::string externalServiceName(const api::VirtualAssistant& va) {
 json externalService(const api::VirtualAssistant& va, const OperatorConfig& config) {
   const std::string_view name = api::componentName(api::Component::kInputProcessor);
   json s = object("v1", "Service", objectMeta(va, externalServiceName(va), name, config));
+  s["metadata"]["labels"][std::string(kExposureLabel)] = "public";
   s["spec"] = {{"type", va.spec.exposure.service.type},
                {"selector", selectorLabels(va, name)},
                {"ports", json::array({{{"name", "http"},

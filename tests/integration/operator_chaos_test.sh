@@ -9,6 +9,7 @@
 # the children `va-operator render` prints for it (none missing, none extra, none with a stale
 # intent hash), with a Deployment for each of the 8 components.
 #   CHAOS_SECONDS=60 CHAOS_SEED=42 bash tests/integration/operator_chaos_test.sh
+# CHAOS_VAS changes the 50; CHAOS_KEEP_LOGS=1 keeps the operator and churn logs of a passing run.
 set -euo pipefail
 export LC_ALL=C # sort and join agree on the order
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +47,7 @@ cleanup() {
   if [ "$rc" != 0 ]; then
     echo "--- operator log (last 40 lines; all of it, the churn log and the seed $seed are in $work) ---" >&2
     tail -40 "$log" >&2 || true
-  else
+  elif [ -z "${CHAOS_KEEP_LOGS:-}" ]; then
     rm -rf "$work"
   fi
 }
@@ -97,13 +98,16 @@ churn() {
   local names=() i name r op patch
   for i in $(seq -w 1 "$max_live"); do names+=("va-$i"); done
 
-  # run WHAT COMMAND...: counts and logs a failed kubectl call; returns its status.
+  # run WHAT COMMAND...: logs the call to churn.log, counts a failure; returns its status.
   run() {
     local what=$1 out
     shift
-    if out=$("$@" 2>&1); then return 0; fi
+    if out=$("$@" 2>&1); then
+      echo "$(date +%T.%3N) $what" >>"$work/churn.log"
+      return 0
+    fi
     errors=$((errors + 1))
-    echo "churn: $what failed: $out" >>"$work/churn.log"
+    echo "$(date +%T.%3N) $what FAILED: $out" | tee -a "$work/churn.errors" >>"$work/churn.log"
     return 1
   }
   create() {
@@ -116,7 +120,7 @@ churn() {
     else
       ip="{replicas: ${replicas[$name]}}"
     fi
-    run "create $name" "$kubectl" -n "$ns" create -f - <<YAML || return 0
+    run "create $name (inputProcessor $ip, tag ${tag[$name]})" "$kubectl" -n "$ns" create -f - <<YAML || return 0
 apiVersion: virtualassistant.dev/v1alpha1
 kind: VirtualAssistant
 metadata: {name: $name}
@@ -182,7 +186,7 @@ YAML
     esac
     echo "$created $recreated $changed $deleted $errors" >"$counts_file"
     # A short random pause so that operations land at every point of the operator's life.
-    sleep "0.$((RANDOM % 10))"
+    sleep "$((RANDOM % 2)).$((RANDOM % 10))"
   done
 }
 
@@ -219,7 +223,7 @@ wait "$churn_pid" || fail "the churn loop failed"
 churn_pid=
 read -r created recreated changed deleted errors <"$counts_file"
 if [ "$errors" != 0 ]; then
-  cat "$work/churn.log" >&2
+  cat "$work/churn.errors" >&2
   fail "$errors kubectl calls of the churn loop failed (the test did not do what it counts)"
 fi
 
@@ -230,6 +234,8 @@ op_kill
 kills=$((kills + 1))
 restart_ms=$(now_ms)
 op_start "$log" "${flags[@]}"
+ready_ms=$(($(now_ms) - restart_ms))
+last_run_line=$(grep -n '"msg":"operator running"' "$log" | tail -1 | cut -d: -f1)
 say "churn stopped; kill $kills and last restart (pid $OP_PID); waiting up to ${converge_limit} s for convergence"
 
 # ---- convergence: observedGeneration == generation and Ready True, for every VA ----
@@ -259,6 +265,15 @@ while :; do
 done
 converge_s=$(awk -v ms="$converge_ms" 'BEGIN {printf "%.1f", ms / 1000}')
 say "all $total VAs converged ${converge_s} s after the last restart"
+# Where the time went: the last process' last child write (the rest is rollouts by
+# kube-controller-manager, the scheduler and kwok).
+last_write=$(tail -n +"$last_run_line" "$log" | grep '"msg":"Reconciled"' |
+  grep -v '"created":0,"updated":0,"pruned":0' | tail -1 | sed -E 's/.*"ts":"([^"]+)".*/\1/' || true)
+if [ -n "$last_write" ]; then
+  last_write=$(awk -v ms=$(($(date -d "$last_write" +%s%3N) - restart_ms)) 'BEGIN {printf "%.1f s", ms / 1000}')
+else
+  last_write="none"
+fi
 [ "$total" -gt 0 ] || fail "no VA left at the end of the churn"
 
 # ---- orphans: every child's controller is a live VA ----
@@ -314,7 +329,8 @@ done < <("$kubectl" -n "$ns" get va -o jsonpath='{range .items[*]}{.metadata.nam
 echo "chaos figures:"
 echo "  operator kills (SIGKILL, restarted at once): $kills in ${chaos_seconds} s of churn"
 echo "  VAs created $created (of them recreated under a used name $recreated), changed $changed, deleted $deleted; $total live at the end"
-echo "  converged (observedGeneration == generation, Ready) ${converge_s} s after the last restart (limit ${converge_limit} s)"
+echo "  converged (observedGeneration == generation, Ready) ${converge_s} s after the last restart (limit ${converge_limit} s);"
+echo "    of that: operator ready (caches synced) after $(awk -v ms="$ready_ms" 'BEGIN {printf "%.1f", ms / 1000}') s, its last child write at ${last_write}"
 echo "  orphaned children: $orphan_count (after up to ${gc_limit} s for the garbage collector)"
 echo "  children: expected $expected_total (render), missing $missing, extra (duplicates or not pruned) $extra, stale intent $stale; VAs without $components Deployments: $bad_deployments"
 echo "  operator: $(grep -c '"msg":"Reconciler error"' "$log" || true) reconcile errors logged over all runs"

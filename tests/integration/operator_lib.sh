@@ -94,8 +94,11 @@ op_settle() {
 
 # The resourceVersions of every object the operator manages in namespace $1, one per line.
 child_versions() {
-  "$kubectl" get -n "$1" \
-    serviceaccounts,configmaps,services,deployments,horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,ingresses,cronjobs \
+  local kinds=serviceaccounts,configmaps,services,deployments,horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,ingresses,cronjobs
+  if "$kubectl" get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then
+    kinds+=,servicemonitors.monitoring.coreos.com
+  fi
+  "$kubectl" get -n "$1" "$kinds" \
     -l app.kubernetes.io/managed-by=va-operator \
     -o jsonpath='{range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}' | sort
 }

@@ -44,11 +44,15 @@ is_ready() {
     [ "$(jp -n "$1" va "$2" -o jsonpath='{.status.observedGeneration}')" = \
       "$(jp -n "$1" va "$2" -o jsonpath='{.metadata.generation}')" ]
 }
-kinds=serviceaccounts,configmaps,services,deployments,horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,ingresses,cronjobs
+kinds=serviceaccounts,configmaps,services,deployments,horizontalpodautoscalers,poddisruptionbudgets,networkpolicies,ingresses,cronjobs,servicemonitors
 children() { k get -n "$1" "$kinds" -l "app.kubernetes.io/instance=$2" -o name; }
 child_count() { children "$1" "$2" | wc -l; }
 
 install_crd
+# ServiceMonitors are applied only when their CRD is installed: install a stand-in before the
+# operator starts, so that concierge (serviceMonitor: true) gets one.
+k apply -f "$here/testdata/servicemonitor-crd.yaml" >/dev/null
+k wait --for=condition=Established --timeout=30s crd/servicemonitors.monitoring.coreos.com >/dev/null
 k create namespace "$ns" >/dev/null
 op_start "$log" --kube-api-qps=300 --kube-api-burst=600
 
