@@ -1,4 +1,5 @@
 // va-operator: flags and wiring only; the logic lives in the libraries under operator/.
+#include <prometheus/registry.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -10,10 +11,10 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
-#include <prometheus/registry.h>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "operator/controller/manager.h"
 #include "operator/kube/client.h"
@@ -295,7 +296,7 @@ int run(const Flags& flags) {
       std::mutex m;
       std::condition_variable_any cv;
       std::unique_lock lock(m);
-      cv.wait(lock, stop, [] { return false; });
+      cv.wait(lock, std::move(stop), [] { return false; });
       manager.stop();
     };
     lease.callbacks.onStoppedLeading = [&] {
@@ -307,7 +308,8 @@ int run(const Flags& flags) {
     };
     auto created = va::runtime::LeaderElector::create(client, clock, std::move(lease));
     if (!created) {
-      va::runtime::logError(*log, "invalid leader election", {{"error", created.error().message()}});
+      va::runtime::logError(*log, "invalid leader election",
+                            {{"error", created.error().message()}});
       return 1;
     }
     elector = std::move(*created);
@@ -316,11 +318,12 @@ int run(const Flags& flags) {
     return exitCode;
   }
 
-  va::runtime::logInfo(*log, "operator running",
-                       {{"namespace", flags.watchNamespace.empty() ? "(all)" : flags.watchNamespace},
-                        {"leaderElect", flags.leaderElect},
-                        {"metricsPort", (*health)->metricsPort()},
-                        {"healthProbePort", (*health)->healthProbePort()}});
+  va::runtime::logInfo(
+      *log, "operator running",
+      {{"namespace", flags.watchNamespace.empty() ? "(all)" : flags.watchNamespace},
+       {"leaderElect", flags.leaderElect},
+       {"metricsPort", (*health)->metricsPort()},
+       {"healthProbePort", (*health)->healthProbePort()}});
   int signal = 0;
   sigwait(&signals, &signal);
   done = true;

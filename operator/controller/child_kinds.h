@@ -28,7 +28,8 @@ inline constexpr std::array<ChildKind, 10> kChildKinds = {{
     {"networking.k8s.io/v1", "Ingress", "networking.k8s.io", "v1", "ingresses"},
     {"batch/v1", "CronJob", "batch", "v1", "cronjobs"},
     // Only when the Prometheus Operator's CRDs are installed (Manager asks at start-up).
-    {"monitoring.coreos.com/v1", "ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors"},
+    {"monitoring.coreos.com/v1", "ServiceMonitor", "monitoring.coreos.com", "v1",
+     "servicemonitors"},
 }};
 
 // The index of `kind` in kChildKinds; nullopt for a kind the operator does not own.

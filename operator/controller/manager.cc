@@ -56,11 +56,12 @@ Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions opt
 
   const bool monitoring = serviceMonitorsServed(client_);
   if (options_.logger) {
-    runtime::logInfo(*options_.logger, "ServiceMonitors",
-                     {{"served", monitoring},
-                      {"note", monitoring ? "applied for VAs that ask for them"
-                                          : "monitoring.coreos.com CRDs not installed: "
-                                            "spec.observability.metrics.serviceMonitor is ignored"}});
+    runtime::logInfo(
+        *options_.logger, "ServiceMonitors",
+        {{"served", monitoring},
+         {"note", monitoring ? "applied for VAs that ask for them"
+                             : "monitoring.coreos.com CRDs not installed: "
+                               "spec.observability.metrics.serviceMonitor is ignored"}});
   }
   assistants_ = informer(api::kGroup, api::kVersion, "virtualassistants", "");
   Stores stores;
@@ -92,8 +93,8 @@ Manager::Manager(kube::Client& client, runtime::Clock& clock, ManagerOptions opt
   assistants_->addHandlers(runtime::enqueueKey(queue_));
   for (auto& child : children_) {
     if (!child) continue;
-    child->addHandlers(runtime::enqueueOwner(queue_, std::string(api::kGroup),
-                                             std::string(api::kKind)));
+    child->addHandlers(
+        runtime::enqueueOwner(queue_, std::string(api::kGroup), std::string(api::kKind)));
   }
   children_.at(*childKindIndex("ConfigMap"))
       ->addHandlers(enqueueReferencing(queue_, *reconciler_, Reference::Kind::kConfigMap));

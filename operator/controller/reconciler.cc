@@ -73,6 +73,20 @@ std::string summarize(const std::vector<std::string>& names) {
   return out;
 }
 
+// "namespace/name", the caches' key.
+std::string objectKeyIn(const std::string& ns, const std::string& name) {
+  std::string key = ns;
+  key.append("/").append(name);
+  return key;
+}
+
+// The namespace is being deleted: nothing can be created in it any more, and everything in it,
+// the VA included, is on its way out.
+bool namespaceTerminating(const kube::ApiError& error) {
+  return std::any_of(error.causes().begin(), error.causes().end(),
+                     [](const kube::StatusCause& c) { return c.type == "NamespaceTerminating"; });
+}
+
 // A write that the same request cannot fix by retrying: the object is invalid or the operator
 // is not allowed to write it.
 bool permanent(const kube::ApiError& error) {
@@ -89,8 +103,8 @@ std::vector<Reference> references(const api::VirtualAssistant& va) {
                     "spec.stores.redis.urlSecretRef"});
   }
   if (s.stores.postgresDsn) {
-    refs.push_back({Reference::Kind::kSecret, s.stores.postgresDsn->name,
-                    s.stores.postgresDsn->key, "spec.stores.postgres.dsnSecretRef"});
+    refs.push_back({Reference::Kind::kSecret, s.stores.postgresDsn->name, s.stores.postgresDsn->key,
+                    "spec.stores.postgres.dsnSecretRef"});
   }
   if (s.languageModel.apiKeySecretRef) {
     refs.push_back({Reference::Kind::kSecret, s.languageModel.apiKeySecretRef->name,
@@ -218,9 +232,9 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
         break;
       }
       if (value == nullptr) {
-        input.stalled = Problem{std::string(kindName) + "KeyNotFound",
-                                ref.field + ": " + kindName + " \"" + ref.name +
-                                    "\" has no key \"" + ref.key + "\""};
+        input.stalled = Problem{
+            std::string(kindName) + "KeyNotFound",
+            ref.field + ": " + kindName + " \"" + ref.name + "\" has no key \"" + ref.key + "\""};
         break;
       }
       auto& versions = secret ? data.secretVersions : data.configMapVersions;
@@ -241,14 +255,14 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
         const ChildKind& kind = kChildKinds.at(*index);
         const std::string childName = child["metadata"].value("name", "");
         const runtime::ObjectStore* store = stores_.children.at(*index);
-        const runtime::ObjectPtr observed = store != nullptr ? store->get(ns + "/" + childName)
-                                                             : nullptr;
+        const runtime::ObjectPtr observed =
+            store != nullptr ? store->get(objectKeyIn(ns, childName)) : nullptr;
         if (observed) {
           const std::string owner = controllerUid(*observed);
           if (owner != va.metadata.uid) {
-            input.stalled = Problem{"ChildConflict",
-                                    childKey + " exists and is not controlled by this "
-                                               "VirtualAssistant; delete or rename it"};
+            input.stalled = Problem{"ChildConflict", childKey +
+                                                         " exists and is not controlled by this "
+                                                         "VirtualAssistant; delete or rename it"};
             continue;
           }
           if (upToDate(*observed, child)) {
@@ -261,6 +275,10 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
         if (metrics_) metrics_->applies.Increment();
         if (!result) {
           const kube::ApiError& error = result.error();
+          if (namespaceTerminating(error)) {
+            // No status to write and no Event to record there either: stop here.
+            return runtime::ReconcileResult{};
+          }
           if (permanent(error)) {
             input.stalled = Problem{"ApplyFailed", childKey + ": " + error.message()};
           } else if (!retryError) {
@@ -288,7 +306,8 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
           auto removed = client_.remove(childPath(kind, ns, childName), options.toJson());
           if (metrics_) metrics_->deletes.Increment();
           if (!removed && !removed.error().isNotFound()) {
-            if (!retryError) retryError = removed.error().toError().withContext("prune " + childKey);
+            if (!retryError)
+              retryError = removed.error().toError().withContext("prune " + childKey);
             continue;
           }
           pruned.push_back(childKey);
@@ -306,7 +325,7 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
       if (const auto it = applied.find("Deployment/" + childName); it != applied.end()) {
         deployment = &it->second;
       } else if (const auto* store = stores_.children.at(deploymentIndex); store != nullptr) {
-        cached = store->get(ns + "/" + childName);
+        cached = store->get(objectKeyIn(ns, childName));
         deployment = cached.get();
       }
       ComponentState state = componentState(std::string(api::componentName(c)), deployment);

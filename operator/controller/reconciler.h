@@ -58,8 +58,8 @@ struct ReconcilerOptions {
   specs::OperatorConfig config{};
   // Who reports the Events: the pod name in a cluster, the host name elsewhere.
   std::string reportingInstance = "va-operator";
-  std::shared_ptr<spdlog::logger> logger{};            // nothing is logged when null
-  std::shared_ptr<prometheus::Registry> registry{};    // no metrics when null
+  std::shared_ptr<spdlog::logger> logger{};          // nothing is logged when null
+  std::shared_ptr<prometheus::Registry> registry{};  // no metrics when null
   // Wall time for lastTransitionTime and Events.
   std::function<std::chrono::system_clock::time_point()> now{};
 };

@@ -137,10 +137,10 @@ json buildStatus(const StatusInput& input, const json& oldStatus, const std::str
     conditions.push_back(condition("Ready", false, input.stalled->reason, input.stalled->message,
                                    gen, oldStatus, now));
   } else if (allReady) {
-    conditions.push_back(condition("Ready", true, "AllComponentsReady",
-                                   std::to_string(ready) + "/" + std::to_string(total) +
-                                       " components are available",
-                                   gen, oldStatus, now));
+    conditions.push_back(
+        condition("Ready", true, "AllComponentsReady",
+                  std::to_string(ready) + "/" + std::to_string(total) + " components are available",
+                  gen, oldStatus, now));
   } else {
     conditions.push_back(condition("Ready", false, "ComponentsNotReady",
                                    "waiting for " + joinNames(notReady), gen, oldStatus, now));

@@ -39,7 +39,7 @@ struct StatusInput {
   bool paused = false;
   std::optional<Problem> stalled{};   // the operator cannot progress until something changes
   std::optional<Problem> retrying{};  // a transient failure; the operator retries
-  bool wroteChildren = false;       // this pass created, changed or deleted children
+  bool wroteChildren = false;         // this pass created, changed or deleted children
 };
 
 // True when the Deployment has rolled out its current generation and every desired replica is

@@ -15,8 +15,8 @@
 namespace va::specs {
 
 using api::Component;
-using nlohmann::json;
 using api::kAllComponents;
+using nlohmann::json;
 
 ChildSet desiredChildren(const api::VirtualAssistant& va, const OperatorConfig& config,
                          const ReferencedData& referenced) {

@@ -18,8 +18,7 @@ json serviceMonitor(const api::VirtualAssistant& va, const OperatorConfig& confi
        {{"matchLabels", instanceSelector(va)},
         {"matchExpressions",
          json::array({{{"key", kExposureLabel}, {"operator", "DoesNotExist"}}})}}},
-      {"endpoints",
-       json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"}}})}};
+      {"endpoints", json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"}}})}};
   return sm;
 }
 

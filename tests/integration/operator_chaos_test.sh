@@ -335,13 +335,16 @@ echo "  orphaned children: $orphan_count (after up to ${gc_limit} s for the garb
 echo "  children: expected $expected_total (render), missing $missing, extra (duplicates or not pruned) $extra, stale intent $stale; VAs without $components Deployments: $bad_deployments"
 echo "  operator: $(grep -c '"msg":"Reconciler error"' "$log" || true) reconcile errors logged over all runs"
 
+problems=()
 if [ "$orphan_count" != 0 ]; then
   echo "orphans (kind/name, instance, controller uid):" >&2
   head -20 <<<"$orphans" | cut -f1-3 >&2
-  fail "$orphan_count children have no live VirtualAssistant as controller ${gc_limit} s after the churn"
+  problems+=("$orphan_count children have no live VirtualAssistant as controller ${gc_limit} s after the churn")
 fi
 if [ -n "$report" ]; then
+  echo "VAs whose children differ from va-operator render (< expected, > found: kind/name, intent hash):" >&2
   head -40 <<<"$report" >&2
-  fail "children differ from va-operator render: $missing missing, $extra extra, $stale stale, $bad_deployments VAs without $components Deployments"
+  problems+=("children differ from va-operator render: $missing missing, $extra extra, $stale stale, $bad_deployments VAs without $components Deployments")
 fi
+[ ${#problems[@]} = 0 ] || fail "$(printf '%s; ' "${problems[@]}")"
 echo "PASS"

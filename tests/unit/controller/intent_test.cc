@@ -29,12 +29,11 @@ TEST(ParseQuantity, RejectsWhatIsNotAQuantity) {
 
 TEST(CoversIntent, AllowsServerDefaultsAndOtherFields) {
   const json intent = {{"spec", {{"type", "ClusterIP"}, {"ports", {{{"port", 80}}}}}}};
-  const json observed = {
-      {"spec",
-       {{"type", "ClusterIP"},
-        {"clusterIP", "10.0.0.1"},
-        {"ports", {{{"port", 80}, {"protocol", "TCP"}, {"targetPort", 80}}}}}},
-      {"status", json::object()}};
+  const json observed = {{"spec",
+                          {{"type", "ClusterIP"},
+                           {"clusterIP", "10.0.0.1"},
+                           {"ports", {{{"port", 80}, {"protocol", "TCP"}, {"targetPort", 80}}}}}},
+                         {"status", json::object()}};
   EXPECT_TRUE(coversIntent(observed, intent));
 }
 

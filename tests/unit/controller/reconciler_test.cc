@@ -61,8 +61,7 @@ class RecordingClient final : public kube::Client {
 
  private:
   static kube::ApiResult<json> unexpected(std::string_view method, std::string_view path) {
-    return kube::ApiError::transport("unexpected " + std::string(method) + " " +
-                                     std::string(path));
+    return kube::ApiError::transport("unexpected " + std::string(method) + " " + std::string(path));
   }
 };
 
@@ -163,9 +162,9 @@ TEST_F(ReconcilerTest, CreatesEveryChildThenWritesNothingForAnUnchangedVa) {
 
   echo(true);
   ASSERT_TRUE(reconciler.reconcile("ns/va1"));
-  EXPECT_TRUE(client.calls.empty()) << client.calls.size() << " requests, first "
-                                    << client.calls.front().method << " "
-                                    << client.calls.front().path;
+  EXPECT_TRUE(client.calls.empty())
+      << client.calls.size() << " requests, first " << client.calls.front().method << " "
+      << client.calls.front().path;
 }
 
 TEST_F(ReconcilerTest, RestoresAnEditedChildAndPrunesAnUnwantedOne) {
@@ -224,8 +223,9 @@ TEST_F(ReconcilerTest, MissingSecretStallsOnceWithoutChildren) {
   secrets.upsert(std::make_shared<const json>(
       json{{"metadata", {{"name", "r"}, {"namespace", "ns"}}}, {"data", {{"other", "eA=="}}}}));
   ASSERT_TRUE(reconciler.reconcile("ns/va1"));
-  EXPECT_EQ((*findCondition(client.with("PATCH", "/status")[0].body["status"], "Stalled"))["reason"],
-            "SecretKeyNotFound");
+  EXPECT_EQ(
+      (*findCondition(client.with("PATCH", "/status")[0].body["status"], "Stalled"))["reason"],
+      "SecretKeyNotFound");
 }
 
 TEST_F(ReconcilerTest, PausedVaChangesNoChild) {

@@ -75,7 +75,8 @@ TEST(BuildStatus, ReconcilingWhileComponentsAreNotReady) {
 
 TEST(BuildStatus, StalledNamesTheReason) {
   StatusInput input{.generation = 2, .components = components(8, 8)};
-  input.stalled = Problem{"SecretNotFound", "spec.stores.redis.urlSecretRef: Secret \"r\" not found"};
+  input.stalled =
+      Problem{"SecretNotFound", "spec.stores.redis.urlSecretRef: Secret \"r\" not found"};
   const json status = buildStatus(input, json::object(), "T1");
   EXPECT_EQ((*findCondition(status, "Stalled"))["status"], "True");
   EXPECT_EQ((*findCondition(status, "Stalled"))["reason"], "SecretNotFound");

@@ -102,9 +102,16 @@ TEST_P(ChildSetTest, EveryChildHasNameNamespaceLabelsAndOwner) {
 }
 
 TEST_P(ChildSetTest, ChildrenComeInApplyOrder) {
-  const std::vector<std::string> order = {
-      "ServiceAccount",      "ConfigMap",     "Service", "Deployment", "HorizontalPodAutoscaler",
-      "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor", "CronJob"};
+  const std::vector<std::string> order = {"ServiceAccount",
+                                          "ConfigMap",
+                                          "Service",
+                                          "Deployment",
+                                          "HorizontalPodAutoscaler",
+                                          "PodDisruptionBudget",
+                                          "NetworkPolicy",
+                                          "Ingress",
+                                          "ServiceMonitor",
+                                          "CronJob"};
   std::size_t last = 0;
   std::set<std::string> keys;
   for (const json& child : children(exampleObject(GetParam()))) {
