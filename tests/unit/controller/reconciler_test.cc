@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ class RecordingClient final : public kube::Client {
                                           const kube::Headers& /*headers*/) override {
     json parsed = body.empty() ? json::object() : json::parse(body);
     calls.push_back({std::string(method), std::string(path), parsed});
+    if (failWith && method == "PATCH" && path.find("/status") == std::string_view::npos) {
+      return *failWith;
+    }
     return kube::Response{.status = 200, .headers = {}, .body = parsed.dump(), .httpVersion = 11};
   }
   kube::ApiResult<json> get(std::string_view path) override { return unexpected("GET", path); }
@@ -58,6 +62,7 @@ class RecordingClient final : public kube::Client {
   }
 
   std::vector<Call> calls;
+  std::optional<kube::ApiError> failWith;  // the answer to every child apply, when set
 
  private:
   static kube::ApiResult<json> unexpected(std::string_view method, std::string_view path) {
@@ -265,6 +270,32 @@ TEST_F(ReconcilerTest, ChangedSecretChangesOnlyTheReadersConfigHash) {
                 call.path.find("conversation-log") != std::string::npos)
         << call.path << " does not read the Redis Secret";
   }
+}
+
+TEST_F(ReconcilerTest, StopsInATerminatingNamespace) {
+  put(assistant(json::object()));
+  client.failWith = kube::ApiError::fromResponse(403, R"({"kind":"Status","status":"Failure",
+      "message":"unable to create new content in namespace ns because it is being terminated",
+      "reason":"Forbidden","details":{"causes":[{"reason":"NamespaceTerminating",
+      "message":"namespace ns is being terminated","field":"metadata.namespace"}]},"code":403})");
+  Reconciler reconciler = make();
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  // One apply, answered NamespaceTerminating: no more applies, no status, no Event.
+  EXPECT_EQ(client.calls.size(), 1U);
+}
+
+TEST_F(ReconcilerTest, InvalidChildStallsWithApplyFailed) {
+  put(assistant(json::object()));
+  client.failWith = kube::ApiError::fromResponse(
+      422, R"({"kind":"Status","status":"Failure","message":"Deployment is invalid",
+      "reason":"Invalid","code":422})");
+  Reconciler reconciler = make();
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  const auto status = client.with("PATCH", "/status");
+  ASSERT_EQ(status.size(), 1U);
+  const json& stalled = *findCondition(status[0].body["status"], "Stalled");
+  EXPECT_EQ(stalled["reason"], "ApplyFailed");
+  EXPECT_EQ(client.with("POST", "/events").size(), 1U);
 }
 
 TEST_F(ReconcilerTest, ForgetsAVaThatIsGone) {
