@@ -9,13 +9,17 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/operator_lib.sh"
 
+# How many VAs the restart resync covers (the issue asks for 100; smaller for quick local runs).
+resync_vas=${RESYNC_VAS:-100}
 ns="va-op-$$"
 ns_resync="va-resync-$$"
 log=$(mktemp /tmp/va-operator-test.XXXXXX)
 cleanup() {
   local rc=$?
   op_stop
-  "$kubectl" delete namespace "$ns" "$ns_resync" concierge --wait=false >/dev/null 2>&1 || true
+  # Wait (bounded) for the garbage collector, so that the next test starts on a quiet cluster.
+  "$kubectl" delete namespace "$ns" "$ns_resync" concierge --ignore-not-found --timeout=300s \
+    >/dev/null 2>&1 || true
   if [ "$rc" != 0 ]; then
     echo "--- operator log (last 40 lines of $log) ---" >&2
     tail -40 "$log" >&2
@@ -98,23 +102,23 @@ op_settle
 [ "$(child_versions "$ns"; child_versions concierge)" = "$before" ] || fail "a child's resourceVersion changed"
 echo "   $(($(op_reconciles) - reconciles)) reconciles, 0 writes, $(wc -l <<<"$before") resourceVersions unchanged"
 
-step "a restarted operator resyncs 100 VAs with zero writes"
+step "a restarted operator resyncs $resync_vas VAs with zero writes"
 k create namespace "$ns_resync" >/dev/null
-for i in $(seq -w 1 100); do
+for i in $(seq -w 1 "$resync_vas"); do
   printf 'apiVersion: virtualassistant.dev/v1alpha1\nkind: VirtualAssistant\nmetadata:\n  name: r%s\nspec: {}\n---\n' "$i"
 done | k apply -n "$ns_resync" -f - >/dev/null
 start=$SECONDS
 all_ready() {
-  [ "$(k get -n "$ns_resync" va -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = 100 ]
+  [ "$(k get -n "$ns_resync" va -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" = "$resync_vas" ]
 }
-wait_for 300 "100 VAs Ready" all_ready
+wait_for 300 "$resync_vas VAs Ready" all_ready
 op_settle
 before=$(child_versions "$ns_resync"; child_versions "$ns")
 op_stop
 op_start "$log" --kube-api-qps=300 --kube-api-burst=600
 op_settle
 reconciles=$(op_reconciles)
-[ "$reconciles" -ge 102 ] || fail "the restarted operator reconciled only $reconciles times"
+[ "$reconciles" -ge $((resync_vas + 2)) ] || fail "the restarted operator reconciled only $reconciles times"
 [ "$(op_writes)" = 0 ] || fail "the restarted operator wrote $(op_writes) times for unchanged VAs"
 [ "$(child_versions "$ns_resync"; child_versions "$ns")" = "$before" ] || fail "a child's resourceVersion changed on resync"
 echo "   restart: $reconciles reconciles, 0 writes, $(wc -l <<<"$before") resourceVersions unchanged"
@@ -169,7 +173,7 @@ stalled() { [ "$(condition "$ns" needs-secret Stalled reason)" = SecretNotFound 
 wait_for 20 "Stalled=True reason SecretNotFound" stalled
 message=$(condition "$ns" needs-secret Stalled message)
 [[ "$message" == *"spec.stores.redis.urlSecretRef"*"late-redis"* ]] || fail "Stalled message does not name the field and Secret: $message"
-has_event() { k get events -n "$ns" --field-selector reason=SecretNotFound,regarding.name=needs-secret -o name | grep -q .; }
+has_event() { k get events -n "$ns" --field-selector reason=SecretNotFound,involvedObject.name=needs-secret -o name | grep -q .; }
 wait_for 10 "Warning Event SecretNotFound" has_event
 op_settle
 reconciles=$(op_reconciles)
@@ -184,7 +188,7 @@ hash() { jp -n "$ns" deploy needs-secret-short-term-mem -o jsonpath='{.spec.temp
 old_hash=$(hash)
 [ -n "$old_hash" ] || fail "no config-hash annotation on the pod template"
 other_hash=$(jp -n "$ns" deploy needs-secret-language-center -o jsonpath='{.spec.template.metadata.annotations.virtualassistant\.dev/config-hash}')
-k create secret generic -n "$ns" late-redis --from-literal=url=redis://other:6379/0 --dry-run=client -o yaml | k apply -f - >/dev/null
+k create secret generic -n "$ns" late-redis --from-literal=url=redis://other:6379/0 --dry-run=client -o yaml | k replace -f - >/dev/null
 rolled() { [ "$(hash)" != "$old_hash" ]; }
 wait_for 20 "config-hash changed" rolled
 [ "$(jp -n "$ns" deploy needs-secret-language-center -o jsonpath='{.spec.template.metadata.annotations.virtualassistant\.dev/config-hash}')" = "$other_hash" ] ||
@@ -194,11 +198,11 @@ step "pause stops changes and says so"
 k patch -n "$ns" va minimal --type=merge -p '{"spec":{"paused":true}}' >/dev/null
 paused() { [ "$(condition "$ns" minimal Paused status)" = True ]; }
 wait_for 20 "Paused=True" paused
-k delete -n "$ns" configmap minimal-output-manager >/dev/null
+k delete -n "$ns" configmap minimal-output-manager-config >/dev/null
 sleep 3
-[ -z "$(jp -n "$ns" configmap minimal-output-manager -o name)" ] || fail "a paused VA's child was recreated"
+[ -z "$(jp -n "$ns" configmap minimal-output-manager-config -o name)" ] || fail "a paused VA's child was recreated"
 k patch -n "$ns" va minimal --type=merge -p '{"spec":{"paused":false}}' >/dev/null
-back() { jp -n "$ns" configmap minimal-output-manager -o name | grep -q . && ! paused; }
+back() { jp -n "$ns" configmap minimal-output-manager-config -o name | grep -q . && ! paused; }
 wait_for 20 "unpaused: ConfigMap restored" back
 
 step "deleting a VA lets the garbage collector remove every child"
