@@ -1,6 +1,7 @@
 #include "operator/controller/reconciler.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <algorithm>
@@ -38,12 +39,39 @@ struct Reconciler::Metrics {
                     .Name("va_operator_children_up_to_date_total")
                     .Help("Children found up to date (no write needed) during reconciles.")
                     .Register(registry)
-                    .Add({})) {}
+                    .Add({})),
+        conditions(prometheus::BuildGauge()
+                       .Name("va_operator_virtualassistant_condition")
+                       .Help("1 when the VirtualAssistant's condition `type` is True, else 0 "
+                             "(Ready, Reconciling, Stalled).")
+                       .Register(registry)) {}
+
+  // Sets the condition gauges of the VA "namespace/name" from its status.
+  void record(const std::string& ns, const std::string& name, const json& status) {
+    for (const char* type : {"Ready", "Reconciling", "Stalled"}) {
+      const json* c = findCondition(status, type);
+      conditions.Add({{"namespace", ns}, {"name", name}, {"type", type}})
+          .Set(c != nullptr && c->value("status", "") == "True" ? 1.0 : 0.0);
+    }
+  }
+  // Drops the series of a VA that is gone.
+  void forget(const std::string& key) {
+    const auto slash = key.find('/');
+    const std::string ns = key.substr(0, slash);
+    const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+    for (const char* type : {"Ready", "Reconciling", "Stalled"}) {
+      const std::map<std::string, std::string> labels = {
+          {"namespace", ns}, {"name", name}, {"type", type}};
+      if (conditions.Has(labels)) conditions.Remove(&conditions.Add(labels));
+    }
+  }
+
   prometheus::Family<prometheus::Counter>& writes;
   prometheus::Counter& applies;
   prometheus::Counter& deletes;
   prometheus::Counter& statusWrites;
   prometheus::Counter& skipped;
+  prometheus::Family<prometheus::Gauge>& conditions;
 };
 
 namespace {
@@ -177,8 +205,9 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
   const runtime::ObjectPtr object = stores_.assistants->get(key);
   if (!object || object->contains("/metadata/deletionTimestamp"_json_pointer)) {
     // Gone (or going): the garbage collector deletes the children through their owner
-    // references; only our index of references needs forgetting.
+    // references; only our index of references and the VA's metrics need forgetting.
     remember(key, {});
+    if (metrics_) metrics_->forget(key);
     return runtime::ReconcileResult{};
   }
   const json& raw = *object;
@@ -384,6 +413,8 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
           input.paused ? "spec.paused is true: children are left as they are"
                        : "spec.paused is false: reconciling children again");
   }
+
+  if (metrics_) metrics_->record(ns, name, status);
 
   if (options_.logger && (input.wroteChildren || status != oldStatus)) {
     runtime::logInfo(*options_.logger, "Reconciled",

@@ -3,7 +3,9 @@
 #include "operator/controller/reconciler.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -296,6 +298,39 @@ TEST_F(ReconcilerTest, InvalidChildStallsWithApplyFailed) {
   const json& stalled = *findCondition(status[0].body["status"], "Stalled");
   EXPECT_EQ(stalled["reason"], "ApplyFailed");
   EXPECT_EQ(client.with("POST", "/events").size(), 1U);
+}
+
+// The value of va_operator_virtualassistant_condition{type=`type`} for ns/va1; -1 when absent.
+double conditionGauge(prometheus::Registry& registry, const std::string& type) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "va_operator_virtualassistant_condition") continue;
+    for (const auto& metric : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& label : metric.label) labels[label.name] = label.value;
+      if (labels["namespace"] == "ns" && labels["name"] == "va1" && labels["type"] == type) {
+        return metric.gauge.value;
+      }
+    }
+  }
+  return -1;
+}
+
+TEST_F(ReconcilerTest, ExportsConditionsAndForgetsThemWithTheVa) {
+  put(assistant(json::object()));
+  auto registry = std::make_shared<prometheus::Registry>();
+  ReconcilerOptions options;
+  options.registry = registry;
+  Reconciler reconciler(client, stores, options);
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  EXPECT_EQ(conditionGauge(*registry, "Ready"), 0.0);
+  EXPECT_EQ(conditionGauge(*registry, "Reconciling"), 1.0);
+  echo(true);
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  EXPECT_EQ(conditionGauge(*registry, "Ready"), 1.0);
+  EXPECT_EQ(conditionGauge(*registry, "Stalled"), 0.0);
+  assistants.erase("ns/va1");
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  EXPECT_EQ(conditionGauge(*registry, "Ready"), -1.0);
 }
 
 TEST_F(ReconcilerTest, ForgetsAVaThatIsGone) {
