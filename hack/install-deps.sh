@@ -15,6 +15,8 @@ PACKAGES=(
   libhiredis-dev libpq-dev libpqxx-dev redis-server postgresql
   # runs the Argo CD health check's tests (tests/argocd)
   lua5.4
+  # promtool checks the alerting rules in config/prometheus (tests/integration/config_test.sh)
+  prometheus
 )
 
 missing=()

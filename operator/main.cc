@@ -260,15 +260,19 @@ int run(const Flags& flags) {
   options.reconciler.config = flags.config;
   options.reconciler.reportingInstance = identity;
   va::controller::Manager manager(client, clock, options);
-  (*health)->addReadyzCheck("informers", [&manager]() -> va::kube::Status {
+  // Ready once the caches have synced. A standby replica (leader election, not leading) is
+  // ready too: it is ready to take over, and a Deployment whose standby never became ready
+  // could not finish a rolling update.
+  std::unique_ptr<va::runtime::LeaderElector> elector;
+  std::atomic<const va::runtime::LeaderElector*> electing{nullptr};  // read by the probe thread
+  (*health)->addReadyzCheck("informers", [&manager, &electing]() -> va::kube::Status {
     if (manager.started()) return {};
+    if (const auto* e = electing.load(); e != nullptr && !e->isLeader()) return {};
     return va::kube::Error("caches not synced yet");
   });
 
   std::atomic<int> exitCode{0};
   std::atomic<bool> done{false};
-  // The thread that runs the manager: directly, or while this process holds the Lease.
-  std::unique_ptr<va::runtime::LeaderElector> elector;
   const auto startManager = [&]() -> bool {
     auto started = manager.start(clock.now() + std::chrono::minutes(2));
     if (!started) {
@@ -313,6 +317,7 @@ int run(const Flags& flags) {
       return 1;
     }
     elector = std::move(*created);
+    electing = elector.get();
     worker = std::thread([&] { elector->run(); });
   } else if (!startManager()) {
     return exitCode;

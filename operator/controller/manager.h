@@ -7,6 +7,7 @@
 //   ...   manager.stop();
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,7 +45,7 @@ class Manager {
   void stop();
 
   // True once start() succeeded (for /readyz).
-  [[nodiscard]] bool started() const { return started_; }
+  [[nodiscard]] bool started() const { return started_.load(); }
   [[nodiscard]] std::size_t queueLength();
 
  private:
@@ -58,7 +59,7 @@ class Manager {
   std::unique_ptr<runtime::Informer> secrets_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
   bool stopped_ = false;
 };
 

@@ -12,14 +12,16 @@
 #   4. `kubectl apply --dry-run=server` accepts config/default, config/namespaced and
 #      config/grafana (in throw-away cfg-dry-* namespaces, without Pod Security warnings), and
 #      config/prometheus's ServiceMonitor / PrometheusRule when their CRDs are served (else they
-#      are only rendered, and the test says so); `promtool check rules` when promtool is
-#      installed;
+#      are only rendered, and the test says so); `promtool check rules` (Debian's prometheus
+#      package, installed by hack/install-deps.sh);
 #   5. every metric name, label and label value the alerts and the Grafana dashboard select from
 #      the operator is in a real scrape of va-operator's /metrics (a process started against the
-#      cluster, watching only its own namespace); names from outside (Prometheus' `up`,
-#      kube-state-metrics) are listed below and must not be exported by the operator;
+#      cluster, watching only its own namespace, with examples/minimal.yaml in it so that the
+#      per-VA series exist); names from outside (Prometheus' `up`, kube-state-metrics) are listed
+#      below and must not be exported by the operator;
 #   6. config/argocd/application.yaml is an Argo CD Application syncing config/default.
 # Needs: the local cluster (KUBECONFIG), python3 (standard library only), a built va-operator.
+# Installs the VA CRD only when it is missing (the scrape needs a VA).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/operator_lib.sh"
@@ -276,7 +278,7 @@ if command -v promtool >/dev/null; then
     bad "promtool check rules: $out"
   fi
 else
-  ok "promtool not installed: PromQL syntax not checked (apt-get install prometheus to check it)"
+  bad "promtool not installed (hack/install-deps.sh installs Debian's prometheus package)"
 fi
 
 echo "== 5. metric names against a real scrape"
@@ -284,12 +286,22 @@ log="$work/operator.log"
 : >"$log"
 op_start "$log" --namespace="$ns" --leader-elect --leader-election-namespace="$ns" \
   --leader-election-id=cfg-config-test
-# rest_client_* series exist once requests were made: the informers' lists did that.
-for _ in $(seq 1 50); do
-  op_metrics >"$work/metrics.txt" && grep -q '^rest_client_request_duration_seconds_bucket' "$work/metrics.txt" && break
+# rest_client_* series exist once requests were made (the informers' lists), the per-VA
+# condition gauges once a VA was reconciled.
+k get crd virtualassistants.virtualassistant.dev >/dev/null 2>&1 || install_crd
+k apply -n "$ns" -f "$VA_SOURCE_DIR/examples/minimal.yaml" >/dev/null
+scraped() {
+  op_metrics >"$work/metrics.txt" &&
+    grep -q '^rest_client_request_duration_seconds_bucket' "$work/metrics.txt" &&
+    grep -q '^va_operator_virtualassistant_condition{.*type="Ready"' "$work/metrics.txt"
+}
+for _ in $(seq 1 150); do
+  scraped && break
   sleep 0.2
 done
+scraped || bad "no va_operator_virtualassistant_condition series 30 s after applying a VA"
 op_stop
+k delete -n "$ns" virtualassistant minimal --wait=false >/dev/null
 jp "$work/PrometheusRule.yaml" '{range .spec.groups[*].rules[*]}{.expr}{"\n---\n"}{end}' >"$work/exprs.txt"
 python3 - "$work/metrics.txt" "$work/exprs.txt" "$config/grafana/va-operator.json" <<'EOF' || failures=$((failures + 1))
 import json, re, sys
@@ -298,9 +310,7 @@ metrics_file, exprs_file, dashboard_file = sys.argv[1:]
 # config/prometheus/alerts.yaml and config/README.md).
 EXTERNAL = {"up",
             "kube_horizontalpodautoscaler_status_current_replicas",
-            "kube_horizontalpodautoscaler_spec_max_replicas",
-            "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas",
-            "kube_deployment_status_observed_generation", "kube_deployment_metadata_generation"}
+            "kube_horizontalpodautoscaler_spec_max_replicas"}
 # Labels Prometheus adds to every scraped series (ServiceMonitor targets).
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container"}
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",

@@ -295,7 +295,11 @@ case_informer() { # VERB GROUP RESOURCE CANI
   before=$(log_lines)
   start_bare --namespace="$va_ns"
   if poll 30 log_since "$before" "list/watch failed.*$(forbidden "$verb" "$resource")"; then
-    ok "without $verb $cani: the $resource informer logs 'list/watch failed' (403) and the caches never sync"
+    if [ "$verb" = list ]; then
+      ok "without list $cani: the $resource informer cannot fill its cache ('list/watch failed', 403)"
+    else
+      ok "without watch $cani: the $resource informer lists but cannot watch, changes go unseen ('list/watch failed', 403)"
+    fi
   else
     bad "without $verb $cani: no list/watch failure for $resource within 30 s"
   fi
