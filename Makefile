@@ -82,13 +82,42 @@ cluster-down: ## Stop every process of the local control plane and remove its st
 ##@ Demo
 
 .PHONY: demo
-demo: build cluster-up ## Run the main job on a fresh machine (today: the control plane and its nodes).
-	@KUBECONFIG=$(KUBECONFIG_LOCAL) $(KUBECTL) get nodes -o wide
+demo: build cluster-up ## Run the main job on a fresh machine: control plane, operator, the examples reconciled to Ready.
+	@bash hack/demo.sh $(BUILD_DIR)
 	@echo
-	@echo "The control plane is up. Try:  export KUBECONFIG=$(KUBECONFIG_LOCAL) PATH=$(CURDIR)/_output/bin:\$$PATH; kubectl get nodes"
-	@echo "Tear it down with:             make cluster-down"
+	@echo "Try:  export KUBECONFIG=$(KUBECONFIG_LOCAL) PATH=$(CURDIR)/_output/bin:\$$PATH; kubectl get va -A"
+	@echo "Stop: make demo-down"
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator and the local control plane.
+	@if [ -f _output/va-operator.pid ]; then kill $$(cat _output/va-operator.pid) 2>/dev/null || true; rm -f _output/va-operator.pid; fi
+	@bash hack/cluster/down.sh
 
 .PHONY: clean
 clean: ## Remove build trees and the local cluster's state (not the cached binaries).
 	@bash hack/cluster/down.sh >/dev/null 2>&1 || true
 	@rm -rf build build-asan _output
+
+##@ Deployment (against KUBECONFIG, else the local control plane)
+
+KUBECTL_DEPLOY = KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(KUBECTL)
+
+.PHONY: install
+install: cluster-binaries ## Install the CRDs into the cluster.
+	@$(KUBECTL_DEPLOY) apply --server-side -f crds/
+
+.PHONY: uninstall
+uninstall: cluster-binaries ## Remove the CRDs (and with them every VirtualAssistant) from the cluster.
+	@$(KUBECTL_DEPLOY) delete --ignore-not-found -f crds/
+
+.PHONY: deploy
+deploy: cluster-binaries ## Deploy the operator (kustomize build config/default | kubectl apply); needs its image.
+	@$(KUBECTL_DEPLOY) kustomize config/default | $(KUBECTL_DEPLOY) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: cluster-binaries ## Remove what `make deploy` applied.
+	@$(KUBECTL_DEPLOY) kustomize config/default | $(KUBECTL_DEPLOY) delete --ignore-not-found -f -
+
+.PHONY: run
+run: build ## Run the operator locally against the cluster (ARGS="--namespace x" for flags).
+	@KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(BUILD_DIR)/operator/va-operator $(ARGS)
