@@ -45,7 +45,8 @@ cleanup() {
     wait "$churn_pid" 2>/dev/null || true
   fi
   op_stop
-  "$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  # Wait (bounded) for the garbage collector, so that the next test starts on a quiet cluster.
+  "$kubectl" delete namespace "$ns" --ignore-not-found --timeout=300s >/dev/null 2>&1 || true
   if [ "$rc" != 0 ]; then
     echo "--- operator log (last 40 lines; all of it, the churn log and the seed $seed are in $work) ---" >&2
     tail -40 "$log" >&2 || true
