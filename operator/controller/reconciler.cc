@@ -355,6 +355,9 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
         deployment = &it->second;
       } else if (const auto* store = stores_.children.at(deploymentIndex); store != nullptr) {
         cached = store->get(objectKeyIn(ns, childName));
+        // A namesake left by a deleted VA of the same name (until the garbage collector takes
+        // it) says nothing about this one.
+        if (cached && controllerUid(*cached) != va.metadata.uid) cached = nullptr;
         deployment = cached.get();
       }
       ComponentState state = componentState(std::string(api::componentName(c)), deployment);
@@ -370,7 +373,8 @@ kube::Result<runtime::ReconcileResult> Reconciler::reconcile(const std::string& 
     const std::size_t serviceIndex = *childKindIndex("Service");
     runtime::ObjectPtr external;
     if (const auto* store = stores_.children.at(serviceIndex); store != nullptr) {
-      external = store->get(ns + "/" + specs::externalServiceName(va));
+      external = store->get(objectKeyIn(ns, specs::externalServiceName(va)));
+      if (external && controllerUid(*external) != va.metadata.uid) external = nullptr;
     }
     input.endpoint = endpointFor(va, external.get());
   }

@@ -333,6 +333,23 @@ TEST_F(ReconcilerTest, ExportsConditionsAndForgetsThemWithTheVa) {
   EXPECT_EQ(conditionGauge(*registry, "Ready"), -1.0);
 }
 
+TEST_F(ReconcilerTest, IgnoresANamesakeLeftByADeletedVa) {
+  put(assistant(json::object()));
+  Reconciler first = make();
+  ASSERT_TRUE(first.reconcile("ns/va1"));
+  echo(true);
+  // The VA is deleted and recreated under the same name (a new uid) before the garbage
+  // collector has removed the old children: they are the old VA's, not this one's.
+  json recreated = assistant(json::object());
+  recreated["metadata"]["uid"] = "uid-2";
+  put(recreated);
+  Reconciler second = make();
+  ASSERT_TRUE(second.reconcile("ns/va1"));
+  const json status = client.with("PATCH", "/status").at(0).body["status"];
+  EXPECT_EQ((*findCondition(status, "Stalled"))["reason"], "ChildConflict");
+  EXPECT_EQ(status["componentsReady"], "0/8");
+}
+
 TEST_F(ReconcilerTest, ForgetsAVaThatIsGone) {
   Reconciler reconciler = make();
   ASSERT_TRUE(reconciler.reconcile("ns/absent"));
