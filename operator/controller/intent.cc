@@ -102,20 +102,12 @@ bool coversIntent(const json& observed, const json& intent) {
 }
 
 bool upToDate(const json& observed, const json& desired) {
-  const std::string key(specs::kIntentHashAnnotation);
-  const json* want = nullptr;
-  const json* have = nullptr;
-  if (const auto m = desired.find("metadata"); m != desired.end()) {
-    if (const auto a = m->find("annotations"); a != m->end() && a->contains(key)) {
-      want = &(*a)[key];
-    }
+  const json::json_pointer hash =
+      json::json_pointer("/metadata/annotations") / std::string(specs::kIntentHashAnnotation);
+  if (desired.contains(hash) &&
+      (!observed.contains(hash) || observed.at(hash) != desired.at(hash))) {
+    return false;
   }
-  if (const auto m = observed.find("metadata"); m != observed.end()) {
-    if (const auto a = m->find("annotations"); a != m->end() && a->contains(key)) {
-      have = &(*a)[key];
-    }
-  }
-  if (want != nullptr && (have == nullptr || *have != *want)) return false;
   return coversIntent(observed, desired);
 }
 

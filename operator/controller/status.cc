@@ -1,6 +1,5 @@
 #include "operator/controller/status.h"
 
-#include <algorithm>
 
 #include "operator/specs/meta.h"
 #include "operator/specs/service.h"
@@ -18,13 +17,10 @@ std::int64_t intAt(const json& object, const json::json_pointer& pointer, std::i
 }
 
 bool conditionTrue(const json& object, std::string_view type) {
-  const json* conditions = object.contains("status") && object["status"].contains("conditions")
-                               ? &object["status"]["conditions"]
-                               : nullptr;
-  if (conditions == nullptr || !conditions->is_array()) return false;
-  return std::any_of(conditions->begin(), conditions->end(), [&](const json& c) {
-    return c.is_object() && c.value("type", "") == type && c.value("status", "") == "True";
-  });
+  const auto status = object.find("status");
+  if (status == object.end()) return false;
+  const json* c = findCondition(*status, type);
+  return c != nullptr && c->value("status", "") == "True";
 }
 
 json condition(const std::string& type, bool status, const std::string& reason,
