@@ -1,6 +1,5 @@
 #include "operator/controller/status.h"
 
-
 #include "operator/specs/meta.h"
 #include "operator/specs/service.h"
 
