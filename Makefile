@@ -98,6 +98,22 @@ clean: ## Remove build trees and the local cluster's state (not the cached binar
 	@bash hack/cluster/down.sh >/dev/null 2>&1 || true
 	@rm -rf build build-asan _output
 
+##@ Images (Docker; base images made locally from Debian's packages, hack/images/bases.sh)
+
+# One place for image names and the version: the project's version in CMakeLists.txt, the
+# registry here; the operator's defaults (--default-image-registry/tag) and config/ use the same.
+VERSION := $(shell sed -n 's/^project.va_operator VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+REGISTRY ?= va.local
+IMG ?= $(REGISTRY)/va-operator:$(VERSION)
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (IMG, default va.local/va-operator:VERSION; BUILDER_IMAGE/RUNTIME_IMAGE override the bases).
+	@bash hack/images/build.sh operator $(IMG)
+
+.PHONY: test-image
+test-image: docker-build cluster-binaries ## Run the operator image read-only, non-root, no capabilities, against the local control plane.
+	@bash tests/images/operator_image_test.sh $(IMG)
+
 ##@ Deployment (against KUBECONFIG, else the local control plane)
 
 KUBECTL_DEPLOY = KUBECONFIG=$${KUBECONFIG:-$(KUBECONFIG_LOCAL)} $(KUBECTL)

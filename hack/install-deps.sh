@@ -15,6 +15,8 @@ PACKAGES=(
   libhiredis-dev libpq-dev libpqxx-dev redis-server postgresql
   # runs the Argo CD health check's tests (tests/argocd)
   lua5.4
+  # makes the base images of the Dockerfile locally (hack/images/bases.sh)
+  debootstrap
   # promtool checks the alerting rules in config/prometheus (tests/integration/config_test.sh)
   prometheus
 )

@@ -1,0 +1,58 @@
+# Container images of the project, one final stage per binary, picked with --target:
+#   docker build --target operator -t va.local/va-operator:0.1.0 .
+# The base images are build arguments that default to public images; `make docker-build` (no
+# registry is reachable on the development machines) first makes both locally from Debian's
+# packages (hack/images/bases.sh) and passes them in. The same file builds against either.
+#
+# Layers go from the least to the most often changed: build dependencies, then the build
+# system, then the sources of one binary only (the operator's image does not copy workloads/),
+# so that a change to one binary rebuilds only its own layers.
+ARG BUILDER_IMAGE=docker.io/library/debian:12
+# glibc, libstdc++, libssl3, CA certificates, tzdata and a nonroot user (65532); no shell and
+# no package manager. The binary's other shared libraries are copied in from the builder.
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+FROM ${BUILDER_IMAGE} AS deps
+# The design card's libraries and the toolchain, from Debian 12's packages. A builder base that
+# already has them (the local one) skips apt entirely; a public debian:12 installs them.
+ENV DEBIAN_FRONTEND=noninteractive
+RUN set -eu; \
+    pkgs="g++ cmake ninja-build pkg-config binutils libcpp-httplib-dev nlohmann-json3-dev \
+          libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev prometheus-cpp-dev"; \
+    missing=; \
+    for p in $pkgs; do \
+      dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || \
+        missing="$missing $p"; \
+    done; \
+    if [ -n "$missing" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends $missing && \
+      rm -rf /var/lib/apt/lists/*; \
+    fi
+COPY hack/images/collect-rootfs.sh /usr/local/bin/collect-rootfs
+
+FROM deps AS operator-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+# The CRD is compiled in (operator/api applies its defaults offline).
+COPY crds/ crds/
+COPY operator/ operator/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_WORKLOADS=OFF && \
+    cmake --build /build --target va-operator && \
+    strip /build/operator/va-operator && \
+    collect-rootfs /build/operator/va-operator /rootfs
+
+FROM ${RUNTIME_IMAGE} AS operator
+COPY --from=operator-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["/usr/local/bin/va-operator"]
+# Last, so that a new revision changes only this metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="va-operator" \
+      org.opencontainers.image.description="Kubernetes operator for VirtualAssistant resources" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds one image of the Dockerfile: hack/images/build.sh TARGET IMAGE
+#   hack/images/build.sh operator va.local/va-operator:0.1.0
+# Base images: $BUILDER_IMAGE and $RUNTIME_IMAGE when both are set (for example the public
+# debian:12 and gcr.io/distroless/cc-debian12:nonroot where a registry is reachable); otherwise
+# the local ones that hack/images/bases.sh makes from Debian's packages.
+# Docker's classic builder (this machine's engine has no BuildKit): stages run in file order and
+# every layer is cached, so a rebuild after a change redoes only the layers after the change.
+# Prints the image's size and the build's wall time.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+[ $# -eq 2 ] || die "usage: $0 TARGET IMAGE"
+target=$1 image=$2
+tag=${image##*:}
+{ [ "$tag" != "$image" ] && [ "$tag" != latest ]; } || die "$image: give a pinned tag, not latest"
+
+if [ -z "${BUILDER_IMAGE:-}" ] || [ -z "${RUNTIME_IMAGE:-}" ]; then
+  eval "$(bash "$VA_ROOT/hack/images/bases.sh" | grep -E '^(BUILDER|RUNTIME)_IMAGE=')"
+fi
+version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$VA_ROOT/CMakeLists.txt")
+revision=$(git -C "$VA_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+log "building $image (--target $target; builder $BUILDER_IMAGE, runtime $RUNTIME_IMAGE)"
+start=$SECONDS
+DOCKER_BUILDKIT=0 docker build --target "$target" --tag "$image" \
+  --build-arg BUILDER_IMAGE="$BUILDER_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+  --build-arg VERSION="$version" --build-arg REVISION="$revision" \
+  --file "$VA_ROOT/Dockerfile" "$VA_ROOT" >&2
+size=$(docker image inspect --format '{{.Size}}' "$image")
+log "built $image in $((SECONDS - start)) s: $(awk -v b="$size" 'BEGIN {printf "%.1f MiB", b / 1048576}')"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The operator's container image, run for real: tests/images/operator_image_test.sh IMAGE
+#   1. the image: user 65532:65532, entrypoint /usr/local/bin/va-operator, OCI labels
+#      (title, version = the project's, revision), no shell (/bin/sh cannot be started);
+#   2. a container with --read-only, --user 65532:65532, --cap-drop ALL and no-new-privileges,
+#      on the host network against the local control plane: `--version` prints the project's
+#      version; then the operator answers /healthz and /readyz, and reconciles
+#      examples/minimal.yaml in a namespace of its own to Ready (kwok runs the pods);
+#   3. `docker stop --time 30` (SIGTERM): it exits with code 0 well within the grace period,
+#      after logging its shutdown.
+# Needs docker, the image (make docker-build) and the local control plane: $KUBECONFIG, else the
+# local one is brought up (hack/cluster/fixture.sh) and stopped again afterwards.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export VA_SOURCE_DIR="${VA_SOURCE_DIR:-$(cd "$here/../.." && pwd)}"
+source "$VA_SOURCE_DIR/hack/lib.sh"
+image=${1:?usage: $0 IMAGE}
+version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$VA_SOURCE_DIR/CMakeLists.txt")
+
+fixture_started=
+if [ -z "${KUBECONFIG:-}" ]; then
+  bash "$VA_SOURCE_DIR/hack/cluster/fixture.sh" up
+  fixture_started=1
+  export KUBECONFIG="$VA_SOURCE_DIR/_output/cluster/kubeconfig"
+fi
+source "$VA_SOURCE_DIR/tests/integration/operator_lib.sh"
+
+name="va-operator-image-test-$$"
+ns="imgtest-$$"
+work=$(mktemp -d /tmp/va-image-test.XXXXXX)
+cleanup() {
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  "$kubectl" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  rm -rf "$work"
+  if [ -n "$fixture_started" ]; then bash "$VA_SOURCE_DIR/hack/cluster/fixture.sh" down; fi
+}
+trap cleanup EXIT
+step() { echo "== $*"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+step "1. image $image"
+docker image inspect "$image" >/dev/null 2>&1 || fail "no image $image (make docker-build)"
+inspect() { docker image inspect --format "$1" "$image"; }
+[ "$(inspect '{{.Config.User}}')" = 65532:65532 ] || fail "user is '$(inspect '{{.Config.User}}')', want 65532:65532"
+[ "$(inspect '{{json .Config.Entrypoint}}')" = '["/usr/local/bin/va-operator"]' ] ||
+  fail "entrypoint is $(inspect '{{json .Config.Entrypoint}}')"
+[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.title"}}')" = va-operator ] || fail "no OCI title label"
+[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}}')" = "$version" ] ||
+  fail "OCI version label is not $version"
+[ -n "$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')" ] || fail "no OCI revision label"
+if docker run --rm --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; then
+  fail "the image has a shell"
+fi
+size=$(inspect '{{.Size}}')
+echo "   user 65532:65532, OCI labels, no shell; $(awk -v b="$size" 'BEGIN {printf "%.1f MiB", b / 1048576}')"
+
+hardening=(--read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges)
+step "2. --version, then the operator against the local control plane (${hardening[*]})"
+out=$(docker run --rm "${hardening[@]}" "$image" --version)
+grep -q "$version" <<<"$out" || fail "--version printed '$out', want $version"
+# The container user reads a copy of the kubeconfig (certificates embedded) and nothing else.
+cp "$KUBECONFIG" "$work/kubeconfig"
+chown 65532:65532 "$work/kubeconfig"
+chmod 600 "$work/kubeconfig"
+"$kubectl" get crd virtualassistants.virtualassistant.dev >/dev/null 2>&1 || install_crd
+"$kubectl" create namespace "$ns" >/dev/null
+metrics_port=$(free_port) probe_port=$(free_port)
+docker run -d --name "$name" "${hardening[@]}" --network host \
+  -v "$work/kubeconfig:/etc/va/kubeconfig:ro" "$image" \
+  --kubeconfig=/etc/va/kubeconfig --namespace="$ns" \
+  --metrics-bind-address="127.0.0.1:$metrics_port" \
+  --health-probe-bind-address="127.0.0.1:$probe_port" >/dev/null
+ready=
+for _ in $(seq 1 300); do
+  [ "$(docker inspect --format '{{.State.Running}}' "$name")" = true ] ||
+    { docker logs "$name" 2>&1 | tail -20; fail "the container exited during start-up"; }
+  if curl -fsS "http://127.0.0.1:$probe_port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.1
+done
+[ -n "$ready" ] || { docker logs "$name" 2>&1 | tail -20; fail "/readyz not 200 within 30 s"; }
+curl -fsS "http://127.0.0.1:$probe_port/healthz" >/dev/null || fail "/healthz not 200"
+curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^controller_runtime_reconcile_total' ||
+  fail "/metrics has no controller_runtime_reconcile_total"
+"$kubectl" apply -n "$ns" -f "$VA_SOURCE_DIR/examples/minimal.yaml" >/dev/null
+start=$SECONDS
+"$kubectl" wait -n "$ns" va/minimal --for=condition=Ready --timeout=60s >/dev/null ||
+  { docker logs "$name" 2>&1 | tail -20; fail "va/minimal not Ready within 60 s"; }
+children=$("$kubectl" get deploy,svc,cm,sa,netpol,pdb -n "$ns" -l app.kubernetes.io/managed-by=va-operator --no-headers | wc -l)
+echo "   /healthz, /readyz and /metrics answer; va/minimal Ready after $((SECONDS - start)) s ($children children)"
+
+step "3. SIGTERM (docker stop --time 30)"
+start_ms=$(($(date +%s%N) / 1000000))
+docker stop --time 30 "$name" >/dev/null
+stop_ms=$(($(date +%s%N) / 1000000 - start_ms))
+code=$(docker inspect --format '{{.State.ExitCode}}' "$name")
+[ "$code" = 0 ] || { docker logs "$name" 2>&1 | tail -20; fail "exit code $code after SIGTERM, want 0"; }
+[ "$stop_ms" -lt 10000 ] || fail "took $stop_ms ms to stop; the grace period is 30 s and it should be prompt"
+docker logs "$name" 2>&1 | grep -q '"msg":"shutting down"' ||
+  { docker logs "$name" 2>&1 | tail -5; fail "no shutdown log line"; }
+echo "   exit code 0 after $stop_ms ms"
+echo "operator image test: 1 passed, 0 failed"
