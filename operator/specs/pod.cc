@@ -72,9 +72,9 @@ json environment(const api::VirtualAssistant& va, Component component, PodRole r
   setEnv(env, "VA_NAMESPACE", va.metadata.namespace_);
   setEnv(env, "VA_COMPONENT", std::string(api::componentName(component)));
   setEnv(env, "VA_CONFIG_FILE", std::string(kConfigDir) + "/" + std::string(kConfigFileKey));
-  setEnv(env, "HTTP_PORT", std::to_string(config.componentPort));
-  setEnv(env, "LOG_LEVEL", spec.logLevel.value_or(obs.logLevel));
-  setEnv(env, "LOG_FORMAT", obs.logFormat);
+  setEnv(env, "VA_PORT", std::to_string(config.componentPort));
+  setEnv(env, "VA_LOG_LEVEL", spec.logLevel.value_or(obs.logLevel));
+  setEnv(env, "VA_LOG_FORMAT", obs.logFormat);
   if (obs.otlpEndpoint) {
     setEnv(env, "OTEL_EXPORTER_OTLP_ENDPOINT", *obs.otlpEndpoint);
     setEnv(env, "OTEL_SERVICE_NAME", workloadName(component, role));

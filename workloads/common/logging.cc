@@ -1,5 +1,6 @@
 #include "workloads/common/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <algorithm>
@@ -103,7 +104,8 @@ std::shared_ptr<spdlog::logger> makeJsonLogger(std::string component, spdlog::si
 
 void declareLoggingConfig(ConfigSpec& spec) {
   spec.choice("VA_LOG_LEVEL", {"trace", "debug", "info", "warn", "error", "critical", "off"},
-              "info");
+              "info")
+      .choice("VA_LOG_FORMAT", {"json", "text"}, "json");
 }
 
 spdlog::level::level_enum logLevelFrom(const Config& config) {
@@ -117,6 +119,14 @@ void initLogging(std::string component, spdlog::level::level_enum level) {
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void initLogging(std::string component, const Config& config) {
+  initLogging(std::move(component), logLevelFrom(config));
+  if (config.string("VA_LOG_FORMAT") == "text") {
+    spdlog::default_logger()->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%Y-%m-%dT%H:%M:%S.%eZ %l %n: %v", spdlog::pattern_time_type::utc));
+  }
 }
 
 }  // namespace va::service

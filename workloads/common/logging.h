@@ -65,8 +65,11 @@ std::shared_ptr<spdlog::logger> makeJsonLogger(std::string component, spdlog::si
 void initLogging(std::string component, spdlog::level::level_enum level);
 
 // VA_LOG_LEVEL: trace, debug, info (default), warn, error, critical, off.
+// VA_LOG_FORMAT: json (default; one object a line) or text (for a person at a terminal).
 void declareLoggingConfig(ConfigSpec& spec);
 spdlog::level::level_enum logLevelFrom(const Config& config);
+// initLogging with VA_LOG_LEVEL and VA_LOG_FORMAT (the text format carries no context ids).
+void initLogging(std::string component, const Config& config);
 
 // RFC 3339 in UTC with milliseconds: 2026-01-02T03:04:05.678Z.
 std::string formatTimestamp(std::chrono::system_clock::time_point time);

@@ -129,6 +129,31 @@ TEST(LoggingTest, ParsesLogLevels) {
   EXPECT_EQ(wrong.error().message().rfind("VA_LOG_LEVEL: ", 0), 0U);
 }
 
+TEST(LoggingTest, LogFormatComesFromTheEnvironment) {
+  ConfigSpec spec;
+  declareLoggingConfig(spec);
+  const auto wrong = spec.load(mapEnvironment({{"VA_LOG_FORMAT", "xml"}}));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message().rfind("VA_LOG_FORMAT: ", 0), 0U);
+
+  const auto text = spec.load(mapEnvironment({{"VA_LOG_FORMAT", "text"}}));
+  ASSERT_TRUE(text.ok());
+  ::testing::internal::CaptureStdout();
+  initLogging("text-component", *text);
+  spdlog::info("plain words");
+  std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find(" info text-component: plain words"), std::string::npos) << out;
+  EXPECT_EQ(out.find('{'), std::string::npos) << out;
+
+  const auto json = spec.load(mapEnvironment({}));
+  ASSERT_TRUE(json.ok());
+  ::testing::internal::CaptureStdout();
+  initLogging("json-component", *json);
+  spdlog::info("structured");
+  out = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(nlohmann::json::parse(out.substr(0, out.find('\n')))["msg"], "structured");
+}
+
 TEST(LoggingTest, SecretsNeverAppearInLogs) {
   const testing::TempFile file("s3cr3t-api-key\n");
   ConfigSpec spec;

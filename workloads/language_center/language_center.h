@@ -1,0 +1,74 @@
+// The language center's HTTP API over the built-in NLU (workloads/nlu): intent and entity
+// recognition, slot filling across turns and the reply text. prefrontal-cortex is its client.
+//   POST /v1/understand  {"text", "intent"?, "slots"?, "variables"?, "today"?}
+//     -> {"intent","confidence","entities":[...],"slots":{...},"missing_slots":[...],
+//         "action","reply","reply_error","missing_variables":[...],"source":"builtin"}
+//     "intent" is the intent of a conversation waiting for a slot (the previous turn asked for
+//     it): an utterance classified as out of scope or as the same intent continues it, so that
+//     "at 7pm" fills book_table's time. "slots" are the values known from earlier turns.
+//   POST /v1/respond     {"intent", "slots"?, "variables"?} -> {"reply"} (after an action or a
+//                        recall, the dialogue manager fills "variables" such as "facts")
+//   GET  /v1/assistant   the assistant's intents, slots and actions (the schema and allowlist
+//                        prefrontal-cortex validates proposed actions against)
+// Bad input gets 400 naming the field: {"error":{"code":"invalid_field","message":"text: ..."}}.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "workloads/common/http_server.h"
+#include "workloads/common/result.h"
+#include "workloads/nlu/engine.h"
+
+namespace va::language_center {
+
+// An HTTP answer before it is written: status and JSON body.
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+};
+
+// Longest utterance accepted, in bytes.
+inline constexpr std::size_t kMaxTextBytes = 4000;
+
+class LanguageCenter {
+ public:
+  using Today = std::function<std::chrono::year_month_day()>;
+
+  // Trains the engine (well under a second for an assistant of this size).
+  static va::service::Result<LanguageCenter> create(nlu::Assistant assistant,
+                                                    prometheus::Registry& registry,
+                                                    Today today = systemToday);
+
+  // The handlers, on request bodies; they never throw on bad input.
+  [[nodiscard]] Reply understand(std::string_view body) const;
+  [[nodiscard]] Reply respond(std::string_view body) const;
+  [[nodiscard]] Reply describeAssistant() const;
+
+  // Registers the three routes on `server`.
+  void addRoutes(va::service::HttpServer& server) const;
+
+  [[nodiscard]] const nlu::NluEngine& engine() const { return engine_; }
+  [[nodiscard]] double trainingSeconds() const { return trainingSeconds_; }
+
+  static std::chrono::year_month_day systemToday();
+
+ private:
+  LanguageCenter(nlu::NluEngine engine, prometheus::Registry& registry, Today today,
+                 double trainingSeconds);
+
+  nlu::NluEngine engine_;
+  Today today_;
+  double trainingSeconds_;
+  prometheus::Family<prometheus::Counter>* understood_;
+  prometheus::Histogram* understandSeconds_;
+};
+
+}  // namespace va::language_center
