@@ -56,3 +56,32 @@ LABEL org.opencontainers.image.title="va-operator" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.vendor="virtualassistant.dev"
+
+# --- workloads: each copies the service library, what it needs besides, and its own folder ---
+FROM deps AS language-center-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+COPY operator/kube/result.h operator/kube/result.h
+COPY workloads/CMakeLists.txt workloads/
+COPY workloads/common/ workloads/common/
+COPY workloads/nlu/ workloads/nlu/
+COPY workloads/language_center/ workloads/language_center/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_OPERATOR=OFF && \
+    cmake --build /build --target va-language-center && \
+    strip /build/workloads/language_center/va-language-center && \
+    collect-rootfs /build/workloads/language_center/va-language-center /rootfs
+
+FROM ${RUNTIME_IMAGE} AS language-center
+COPY --from=language-center-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/va-language-center"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="language-center" \
+      org.opencontainers.image.description="VirtualAssistant language center: intents, entities, slots and replies" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"

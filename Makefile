@@ -106,13 +106,21 @@ VERSION := $(shell sed -n 's/^project.va_operator VERSION \([0-9.]*\).*/\1/p' CM
 REGISTRY ?= va.local
 IMG ?= $(REGISTRY)/va-operator:$(VERSION)
 
+# The workload images built so far (the Dockerfile has a final stage for each): va.local/<name>.
+WORKLOAD_IMAGES := language-center
+
 .PHONY: docker-build
 docker-build: ## Build the operator image (IMG, default va.local/va-operator:VERSION; BUILDER_IMAGE/RUNTIME_IMAGE override the bases).
 	@bash hack/images/build.sh operator $(IMG)
 
-.PHONY: test-image
-test-image: docker-build cluster-binaries ## Run the operator image read-only, non-root, no capabilities, against the local control plane.
+.PHONY: images
+images: docker-build ## Build every image: the operator's and the workloads' (va.local/<component>:VERSION).
+	@for c in $(WORKLOAD_IMAGES); do bash hack/images/build.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
+
+.PHONY: test-images
+test-images: images cluster-binaries ## Run each image read-only, non-root, without capabilities (the operator's against the local control plane).
 	@bash tests/images/operator_image_test.sh $(IMG)
+	@for c in $(WORKLOAD_IMAGES); do bash tests/images/workload_image_test.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
 
 ##@ Deployment (against KUBECONFIG, else the local control plane)
 

@@ -18,7 +18,10 @@ json serviceMonitor(const api::VirtualAssistant& va, const OperatorConfig& confi
        {{"matchLabels", instanceSelector(va)},
         {"matchExpressions",
          json::array({{{"key", kExposureLabel}, {"operator", "DoesNotExist"}}})}}},
-      {"endpoints", json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"}}})}};
+      {"endpoints", json::array({{{"port", "http"}, {"path", "/metrics"}, {"interval", "30s"}}})},
+      // Copied from the Services onto every series (as app_kubernetes_io_instance and
+      // app_kubernetes_io_component): the components dashboard selects a VA and a component.
+      {"targetLabels", json::array({"app.kubernetes.io/instance", "app.kubernetes.io/component"})}};
   return sm;
 }
 

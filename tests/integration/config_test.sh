@@ -14,19 +14,23 @@
 #      config/prometheus's ServiceMonitor / PrometheusRule when their CRDs are served (else they
 #      are only rendered, and the test says so); `promtool check rules` (Debian's prometheus
 #      package, installed by hack/install-deps.sh);
-#   5. every metric name, label and label value the alerts and the Grafana dashboard select from
-#      the operator is in a real scrape of va-operator's /metrics (a process started against the
+#   5. every metric name, label and label value the alerts and the operator's Grafana dashboard
+#      select is in a real scrape of va-operator's /metrics (a process started against the
 #      cluster, watching only its own namespace, with examples/minimal.yaml in it so that the
-#      per-VA series exist); names from outside (Prometheus' `up`, kube-state-metrics) are listed
-#      below and must not be exported by the operator;
+#      per-VA series exist), and those of the components dashboard in that scrape plus a real
+#      scrape of va-language-center (the service library's metrics that every component has,
+#      and the language center's own); names from outside (Prometheus' `up`,
+#      kube-state-metrics) are listed in metric_names.py and must not be exported by them;
 #   6. config/argocd/application.yaml is an Argo CD Application syncing config/default.
-# Needs: the local cluster (KUBECONFIG), python3 (standard library only), a built va-operator.
+# Needs: the local cluster (KUBECONFIG), python3 (standard library only), a built va-operator
+# and va-language-center ($VA_LANGUAGE_CENTER).
 # Installs the VA CRD only when it is missing (the scrape needs a VA).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/operator_lib.sh"
 
 config="$VA_SOURCE_DIR/config"
+VA_LANGUAGE_CENTER="${VA_LANGUAGE_CENTER:-$VA_SOURCE_DIR/build/workloads/language_center/va-language-center}"
 work=$(mktemp -d /tmp/va-config-test.XXXXXX)
 ns="cfg-dry-$$"
 wns="cfg-dryw-$$"
@@ -303,90 +307,32 @@ scraped || bad "no va_operator_virtualassistant_condition series 30 s after appl
 op_stop
 k delete -n "$ns" virtualassistant minimal --wait=false >/dev/null
 jp "$work/PrometheusRule.yaml" '{range .spec.groups[*].rules[*]}{.expr}{"\n---\n"}{end}' >"$work/exprs.txt"
-python3 - "$work/metrics.txt" "$work/exprs.txt" "$config/grafana/va-operator.json" <<'EOF' || failures=$((failures + 1))
-import json, re, sys
-metrics_file, exprs_file, dashboard_file = sys.argv[1:]
-# Metrics that come from elsewhere: Prometheus itself and kube-state-metrics (documented in
-# config/prometheus/alerts.yaml and config/README.md).
-EXTERNAL = {"up",
-            "kube_horizontalpodautoscaler_status_current_replicas",
-            "kube_horizontalpodautoscaler_spec_max_replicas"}
-# Labels Prometheus adds to every scraped series (ServiceMonitor targets).
-TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container"}
-KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
-            "group_right", "bool", "offset", "inf", "nan"}
-
-series = {}  # metric -> {label: {values}}
-for line in open(metrics_file):
-    if line.startswith("#") or not line.strip():
-        continue
-    m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s', line)
-    if not m:
-        continue
-    labels = series.setdefault(m.group(1), {})
-    for name, value in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""):
-        labels.setdefault(name, set()).add(value)
-print(f"ok   scraped {len(series)} series names from va-operator")
-
-exprs = [("alert", e.strip()) for e in open(exprs_file).read().split("\n---\n") if e.strip()]
-dash = json.load(open(dashboard_file))
-for panel in dash["panels"]:
-    for t in panel.get("targets", []):
-        exprs.append((f'panel "{panel["title"]}"', t["expr"]))
-for var in dash["templating"]["list"]:
-    q = var.get("query")
-    if isinstance(q, dict):
-        m = re.match(r'label_values\((.*),\s*([a-zA-Z_]\w*)\)$', q["query"])
-        if m:
-            exprs.append((f'variable {var["name"]}', m.group(1)))
-
-problems = []
-used = set()
-for where, expr in exprs:
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    selectors = re.findall(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}', expr)
-    grouping = re.findall(r'\b(?:by|without|on|ignoring)\s*\(([^)]*)\)', text)
-    bare = re.sub(r'\{[^}]*\}|\[[^\]]*\]', ' ', text)
-    bare = re.sub(r'\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)', ' ', bare)
-    names = {n for n in re.findall(r'(?<![\w$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()', bare)
-             if n not in KEYWORDS and not re.fullmatch(r'\d+[smhdwy]', n)}
-    for name in sorted(names):
-        used.add(name)
-        if name in EXTERNAL:
-            if name in series and name != "up":
-                problems.append(f"{where}: {name} is listed as external but va-operator exports it")
-            continue
-        if name not in series:
-            problems.append(f"{where}: {name} is not in va-operator's /metrics")
-    available = set(TARGET_LABELS) | {"le"}
-    for name in names:
-        available |= set(series.get(name, {}))
-    for name, matchers in selectors:
-        if name in EXTERNAL or name not in series:
-            continue
-        for label, op, value in re.findall(r'([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"', matchers):
-            if label in TARGET_LABELS:
-                continue
-            if label not in series[name]:
-                problems.append(f"{where}: {name} has no label {label}")
-            elif op == "=" and value not in series[name][label]:
-                problems.append(f'{where}: {name}{{{label}="{value}"}} matches nothing '
-                                f'(values: {sorted(series[name][label])})')
-    if not any(n in EXTERNAL for n in names):
-        for group in grouping:
-            for label in re.findall(r'[a-zA-Z_]\w*', group):
-                if label not in available:
-                    problems.append(f"{where}: grouping label {label} is on none of {sorted(names)}")
-for p in problems:
-    print("FAIL " + p)
-own = sorted(n for n in used if n not in EXTERNAL)
-if problems:
-    print(f"FAIL {len(problems)} problem(s) in {len(exprs)} alert and dashboard expressions")
-else:
-    print(f"ok   {len(exprs)} alert and dashboard expressions use {len(own)} operator metrics, "
-          f"all in the scrape with their labels and values: {', '.join(own)}")
-sys.exit(1 if problems else 0)
-EOF
+python3 "$here/metric_names.py" --scrape "va-operator=$work/metrics.txt" --exprs "$work/exprs.txt" \
+  --dashboard "$config/grafana/va-operator.json" || failures=$((failures + 1))
+# The components dashboard: the service library's metrics (every component), the language
+# center's own, and the operator's per-VA condition, from real scrapes of both binaries.
+lc_log="$work/language-center.log"
+lc_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+VA_LISTEN_ADDR=127.0.0.1 VA_PORT=$lc_port "$VA_LANGUAGE_CENTER" >"$lc_log" 2>&1 &
+lc_pid=$!
+lc_up=
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$lc_port/readyz" >/dev/null 2>&1; then lc_up=1; break; fi
+  sleep 0.1
+done
+if [ -n "$lc_up" ]; then
+  # One request of each kind, so that the request series exist with their labels.
+  curl -fsS -X POST "http://127.0.0.1:$lc_port/v1/understand" -d '{"text": "hello"}' >/dev/null
+  curl -sS -X POST "http://127.0.0.1:$lc_port/v1/understand" -d '{' >/dev/null
+  curl -fsS "http://127.0.0.1:$lc_port/metrics" >"$work/language-center-metrics.txt"
+  python3 "$here/metric_names.py" --scrape "va-operator=$work/metrics.txt" \
+    --scrape "va-language-center=$work/language-center-metrics.txt" \
+    --dashboard "$config/grafana/va-components.json" || failures=$((failures + 1))
+else
+  bad "va-language-center not ready on 127.0.0.1:$lc_port within 10 s: $(tail -3 "$lc_log")"
+fi
+kill -TERM "$lc_pid" 2>/dev/null || true
+wait "$lc_pid" 2>/dev/null || true
 
 echo "== 6. Argo CD Application"
 app="$config/argocd/application.yaml"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# A workload's container image, run for real: tests/images/workload_image_test.sh COMPONENT IMAGE
+#   1. the image: user 65532:65532, entrypoint /usr/local/bin/va-COMPONENT, OCI labels (title,
+#      version = the project's, revision), no shell;
+#   2. a bad setting (VA_PORT=http) stops it at start-up with exit code 78 and a JSON log line
+#      that names the variable;
+#   3. a container with --read-only, --user 65532:65532, --cap-drop ALL and no-new-privileges,
+#      its port published on 127.0.0.1 only: /healthz and /readyz answer 200, /metrics has the
+#      request metrics, and the component's own smoke request gets a real answer;
+#   4. `docker stop --time 30` (SIGTERM): exit code 0, promptly, after the drain log line.
+# Needs docker and the image (make images).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+component=${1:?usage: $0 COMPONENT IMAGE}
+image=${2:?usage: $0 COMPONENT IMAGE}
+version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+name="va-$component-image-test-$$"
+cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  docker logs "$name" 2>&1 | tail -10 >&2 || true
+  exit 1
+}
+step() { echo "== $*"; }
+
+# The request each component must answer, and what its answer must contain.
+smoke() {
+  local port=$1
+  case "$component" in
+    language-center)
+      curl -fsS -X POST "http://127.0.0.1:$port/v1/understand" -H 'Content-Type: application/json' \
+        -d '{"text": "book a table for 2 tomorrow at 7pm", "today": "2026-11-27"}' |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["intent"] == "book_table", r
+assert r["reply"] == "Booked a table for 2 on 2026-11-28 at 19:00.", r
+print("   POST /v1/understand -> " + r["intent"] + ": " + r["reply"])' ;;
+    *) fail "no smoke request for component $component" ;;
+  esac
+}
+
+step "1. image $image"
+docker image inspect "$image" >/dev/null 2>&1 || fail "no image $image (make images)"
+inspect() { docker image inspect --format "$1" "$image"; }
+[ "$(inspect '{{.Config.User}}')" = 65532:65532 ] || fail "user is '$(inspect '{{.Config.User}}')'"
+[ "$(inspect '{{json .Config.Entrypoint}}')" = "[\"/usr/local/bin/va-$component\"]" ] ||
+  fail "entrypoint is $(inspect '{{json .Config.Entrypoint}}')"
+[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.title"}}')" = "$component" ] || fail "no OCI title"
+[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}}')" = "$version" ] || fail "OCI version"
+[ -n "$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')" ] || fail "no OCI revision"
+if docker run --rm --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; then fail "the image has a shell"; fi
+echo "   user 65532:65532, OCI labels, no shell; $(inspect '{{.Size}}' | awk '{printf "%.1f MiB", $1 / 1048576}')"
+
+hardening=(--read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges)
+step "2. a bad setting stops it at start-up"
+set +e
+out=$(docker run --rm "${hardening[@]}" -e VA_PORT=http "$image" 2>&1)
+code=$?
+set -e
+[ "$code" = 78 ] || fail "exit code $code for VA_PORT=http, want 78 (EX_CONFIG): $out"
+grep -q '"msg":"configuration: VA_PORT: ' <<<"$out" || fail "the error does not name VA_PORT: $out"
+echo "   exit 78: $(grep -o '"msg":"[^"]*' <<<"$out" | head -1 | cut -c8-)"
+
+step "3. ${hardening[*]}"
+docker run -d --name "$name" "${hardening[@]}" -p 127.0.0.1::8080 "$image" >/dev/null
+port=$(docker port "$name" 8080/tcp | head -1 | sed 's/.*://')
+ok=
+for _ in $(seq 1 300); do
+  [ "$(docker inspect --format '{{.State.Running}}' "$name")" = true ] || fail "the container exited"
+  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ok=1; break; fi
+  sleep 0.1
+done
+[ -n "$ok" ] || fail "/readyz not 200 within 30 s"
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz not 200"
+smoke "$port"
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^http_requests_total{' || fail "/metrics has no http_requests_total"
+echo "   /healthz, /readyz, /metrics answer on 127.0.0.1:$port"
+
+step "4. SIGTERM (docker stop --time 30)"
+start_ms=$(($(date +%s%N) / 1000000))
+docker stop --time 30 "$name" >/dev/null
+stop_ms=$(($(date +%s%N) / 1000000 - start_ms))
+code=$(docker inspect --format '{{.State.ExitCode}}' "$name")
+[ "$code" = 0 ] || fail "exit code $code after SIGTERM, want 0"
+[ "$stop_ms" -lt 10000 ] || fail "took $stop_ms ms to stop"
+docker logs "$name" 2>&1 | grep -q '"msg":"drained; stopped"' || fail "no drain log line"
+echo "   exit code 0 after $stop_ms ms"
+echo "$component image test: 1 passed, 0 failed"
