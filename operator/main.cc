@@ -52,7 +52,7 @@ constexpr std::string_view kUsage =
     "  --kube-api-qps N, --kube-api-burst N  client-side rate limit (default 20, 30)\n"
     "  --zap-log-level LEVEL               debug, info, warn, error (default info)\n"
     "  --default-image-registry REG        images of VAs without spec.image.registry (va.local)\n"
-    "  --default-image-tag TAG             images of VAs without spec.image.tag (0.1.0)\n";
+    "  --default-image-tag TAG             images of VAs without spec.image.tag (" VA_VERSION ")\n";
 
 struct Flags {
   bool version = false;

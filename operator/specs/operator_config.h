@@ -7,12 +7,17 @@
 #include <map>
 #include <string>
 
+#ifndef VA_VERSION
+#error "VA_VERSION (the project's version) must be defined; operator/specs/CMakeLists.txt does"
+#endif
+
 namespace va::specs {
 
 struct OperatorConfig {
-  // Images are <registry>/<component>:<tag> unless the VA overrides them (spec.image).
+  // Images are <registry>/<component>:<tag> unless the VA overrides them (spec.image): the
+  // names `make images` builds (the Makefile's REGISTRY and the project's version).
   std::string defaultRegistry = "va.local";
-  std::string defaultTag = "0.1.0";
+  std::string defaultTag = VA_VERSION;
   // Every component listens on this port (HTTP API, /healthz, /readyz, /metrics).
   std::int32_t componentPort = 8080;
   // The non-root user and group every container runs as.

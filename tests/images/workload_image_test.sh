@@ -24,6 +24,7 @@ fail() {
   exit 1
 }
 step() { echo "== $*"; }
+source "$here/image_lib.sh"
 
 # The request each component must answer, and what its answer must contain.
 smoke() {
@@ -42,18 +43,8 @@ print("   POST /v1/understand -> " + r["intent"] + ": " + r["reply"])' ;;
 }
 
 step "1. image $image"
-docker image inspect "$image" >/dev/null 2>&1 || fail "no image $image (make images)"
-inspect() { docker image inspect --format "$1" "$image"; }
-[ "$(inspect '{{.Config.User}}')" = 65532:65532 ] || fail "user is '$(inspect '{{.Config.User}}')'"
-[ "$(inspect '{{json .Config.Entrypoint}}')" = "[\"/usr/local/bin/va-$component\"]" ] ||
-  fail "entrypoint is $(inspect '{{json .Config.Entrypoint}}')"
-[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.title"}}')" = "$component" ] || fail "no OCI title"
-[ "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}}')" = "$version" ] || fail "OCI version"
-[ -n "$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')" ] || fail "no OCI revision"
-if docker run --rm --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; then fail "the image has a shell"; fi
-echo "   user 65532:65532, OCI labels, no shell; $(inspect '{{.Size}}' | awk '{printf "%.1f MiB", $1 / 1048576}')"
+check_image "$image" "$component" "/usr/local/bin/va-$component"
 
-hardening=(--read-only --user 65532:65532 --cap-drop ALL --security-opt no-new-privileges)
 step "2. a bad setting stops it at start-up"
 set +e
 out=$(docker run --rm "${hardening[@]}" -e VA_PORT=http "$image" 2>&1)
@@ -79,12 +70,5 @@ curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^http_requests_total{' || 
 echo "   /healthz, /readyz, /metrics answer on 127.0.0.1:$port"
 
 step "4. SIGTERM (docker stop --time 30)"
-start_ms=$(($(date +%s%N) / 1000000))
-docker stop --time 30 "$name" >/dev/null
-stop_ms=$(($(date +%s%N) / 1000000 - start_ms))
-code=$(docker inspect --format '{{.State.ExitCode}}' "$name")
-[ "$code" = 0 ] || fail "exit code $code after SIGTERM, want 0"
-[ "$stop_ms" -lt 10000 ] || fail "took $stop_ms ms to stop"
-docker logs "$name" 2>&1 | grep -q '"msg":"drained; stopped"' || fail "no drain log line"
-echo "   exit code 0 after $stop_ms ms"
+stop_container "$name" "drained; stopped"
 echo "$component image test: 1 passed, 0 failed"

@@ -131,17 +131,28 @@ std::chrono::year_month_day LanguageCenter::systemToday() {
 
 va::service::Result<LanguageCenter> LanguageCenter::create(nlu::Assistant assistant,
                                                            prometheus::Registry& registry,
-                                                           Today today) {
+                                                           Today today,
+                                                           std::optional<OpenAiOptions> backend) {
   const auto start = Clock::now();
   va::service::Result<nlu::NluEngine> engine = nlu::NluEngine::create(std::move(assistant));
   if (!engine.ok()) return engine.error().withContext("training the intent classifier");
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return LanguageCenter(std::move(engine).value(), registry, std::move(today), seconds);
+  return LanguageCenter(std::move(engine).value(), registry, std::move(today), seconds,
+                        std::move(backend));
 }
 
 LanguageCenter::LanguageCenter(nlu::NluEngine engine, prometheus::Registry& registry, Today today,
-                               double trainingSeconds)
+                               double trainingSeconds, std::optional<OpenAiOptions> backend)
     : engine_(std::move(engine)), today_(std::move(today)), trainingSeconds_(trainingSeconds) {
+  if (backend) backend_.emplace(std::move(*backend));
+  auto& model = prometheus::BuildCounter()
+                    .Name("va_language_center_model_requests_total")
+                    .Help(
+                        "Calls to the model backend, by outcome (failed: the built-in NLU "
+                        "answered instead).")
+                    .Register(registry);
+  modelOk_ = &model.Add({{"outcome", "ok"}});
+  modelFailed_ = &model.Add({{"outcome", "failed"}});
   understood_ = &prometheus::BuildCounter()
                      .Name("va_language_center_understood_total")
                      .Help("Utterances understood, by the intent chosen (out_of_scope included).")
@@ -151,8 +162,8 @@ LanguageCenter::LanguageCenter(nlu::NluEngine engine, prometheus::Registry& regi
            .Name("va_language_center_understand_duration_seconds")
            .Help("Time to classify an utterance, extract entities, fill slots and render.")
            .Register(registry)
-           .Add({}, prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005,
-                                                            0.001, 0.0025, 0.005, 0.01, 0.05});
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                            0.0025, 0.005, 0.01, 0.05});
   // Every intent's series exists from the start, so dashboards and alerts see zeros.
   understood_->Add({{"intent", std::string(nlu::kOutOfScopeIntent)}});
   for (const nlu::IntentSpec& intent : engine_.assistant().intents) {
@@ -190,20 +201,39 @@ Reply LanguageCenter::understand(std::string_view body) const {
   std::chrono::year_month_day today = today_();
   if (request.contains("today") && !request["today"].is_null()) {
     if (!request["today"].is_string()) return invalidField("today", "must be a string");
-    std::optional<std::chrono::year_month_day> date = parseDate(request["today"].get<std::string>());
+    std::optional<std::chrono::year_month_day> date =
+        parseDate(request["today"].get<std::string>());
     if (!date) return invalidField("today", "must be a date YYYY-MM-DD");
     today = *date;
   }
 
+  // The model first, when there is one; the built-in NLU always extracts the entities and
+  // answers alone when the model fails.
+  std::optional<ModelAnswer> model;
+  json fallbackReason = nullptr;
+  if (backend_) {
+    va::service::Result<ModelAnswer> answer = backend_->understand(engine_.assistant(), text);
+    if (answer.ok()) {
+      model = std::move(answer).value();
+      modelOk_->Increment();
+    } else {
+      fallbackReason = answer.error().message();
+      modelFailed_->Increment();
+      spdlog::warn("model backend failed, the built-in NLU answers: {}", answer.error().message());
+    }
+  }
   const nlu::Understanding classified = engine_.understand(text, today);
   nlu::Understanding result;
-  result.intent = classified.intent;
+  result.intent = model ? model->intent : classified.intent;
   result.confidence = classified.confidence;
   result.entities = classified.entities;
+  if (model) {
+    for (const auto& [name, value] : model->slots) known[name] = value;
+  }
   // A conversation waiting for a slot continues its intent unless the utterance clearly asks
   // for something else.
   const bool continues =
-      pending && (classified.intent == nlu::kOutOfScopeIntent || classified.intent == *pending);
+      pending && (result.intent == nlu::kOutOfScopeIntent || result.intent == *pending);
   if (continues) result.intent = *pending;
   const nlu::IntentSpec* intent = engine_.assistant().findIntent(result.intent);
   if (intent != nullptr) {
@@ -212,13 +242,14 @@ Reply LanguageCenter::understand(std::string_view body) const {
   }
 
   json out = {{"intent", result.intent},
-              {"confidence", result.confidence},
+              {"confidence", model ? json(nullptr) : json(result.confidence)},
               {"continued", continues},
               {"entities", entitiesJson(result.entities)},
               {"slots", valuesJson(result.slots)},
               {"missing_slots", result.missing_slots},
               {"action", nullptr},
-              {"source", "builtin"}};
+              {"source", model ? "openai" : "builtin"},
+              {"fallback_reason", fallbackReason}};
   if (intent != nullptr && !intent->action.empty() && result.missing_slots.empty()) {
     out["action"] = intent->action;
   }
@@ -238,7 +269,8 @@ Reply LanguageCenter::respond(std::string_view body) const {
   understanding.intent = request["intent"].get<std::string>();
   const nlu::IntentSpec* intent = engine_.assistant().findIntent(understanding.intent);
   if (intent == nullptr && understanding.intent != nlu::kOutOfScopeIntent) {
-    return invalidField("intent", "'" + understanding.intent + "' is not an intent of the assistant");
+    return invalidField("intent",
+                        "'" + understanding.intent + "' is not an intent of the assistant");
   }
   nlu::Values variables;
   if (auto error = readValues(request, "slots", understanding.slots)) return *error;

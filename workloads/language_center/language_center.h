@@ -2,7 +2,11 @@
 // recognition, slot filling across turns and the reply text. prefrontal-cortex is its client.
 //   POST /v1/understand  {"text", "intent"?, "slots"?, "variables"?, "today"?}
 //     -> {"intent","confidence","entities":[...],"slots":{...},"missing_slots":[...],
-//         "action","reply","reply_error","missing_variables":[...],"source":"builtin"}
+//         "action","reply","reply_error","missing_variables":[...],"source","fallback_reason"}
+//     With a model backend (OpenAI-compatible, openai_backend.h) the model picks the intent and
+//     reads slot values ("source":"openai"); when it fails or times out the built-in NLU answers
+//     ("source":"builtin", "fallback_reason" says why). Entities always come from the built-in
+//     extractors, and fill the slots the model left out.
 //     "intent" is the intent of a conversation waiting for a slot (the previous turn asked for
 //     it): an utterance classified as out of scope or as the same intent continues it, so that
 //     "at 7pm" fills book_table's time. "slots" are the values known from earlier turns.
@@ -20,11 +24,13 @@
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "workloads/common/http_server.h"
 #include "workloads/common/result.h"
+#include "workloads/language_center/openai_backend.h"
 #include "workloads/nlu/engine.h"
 
 namespace va::language_center {
@@ -42,10 +48,11 @@ class LanguageCenter {
  public:
   using Today = std::function<std::chrono::year_month_day()>;
 
-  // Trains the engine (well under a second for an assistant of this size).
-  static va::service::Result<LanguageCenter> create(nlu::Assistant assistant,
-                                                    prometheus::Registry& registry,
-                                                    Today today = systemToday);
+  // Trains the engine (well under a second for an assistant of this size). With `backend`,
+  // the model answers first and the engine is the fallback.
+  static va::service::Result<LanguageCenter> create(
+      nlu::Assistant assistant, prometheus::Registry& registry, Today today = systemToday,
+      std::optional<OpenAiOptions> backend = std::nullopt);
 
   // The handlers, on request bodies; they never throw on bad input.
   [[nodiscard]] Reply understand(std::string_view body) const;
@@ -62,13 +69,16 @@ class LanguageCenter {
 
  private:
   LanguageCenter(nlu::NluEngine engine, prometheus::Registry& registry, Today today,
-                 double trainingSeconds);
+                 double trainingSeconds, std::optional<OpenAiOptions> backend);
 
   nlu::NluEngine engine_;
   Today today_;
   double trainingSeconds_;
+  std::optional<OpenAiBackend> backend_;
   prometheus::Family<prometheus::Counter>* understood_;
   prometheus::Histogram* understandSeconds_;
+  prometheus::Counter* modelOk_;
+  prometheus::Counter* modelFailed_;
 };
 
 }  // namespace va::language_center

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "workloads/common/http_server.h"
 #include "workloads/common/http_metrics.h"
+#include "workloads/common/http_server.h"
 #include "workloads/nlu/default_assistant.h"
 
 namespace va::language_center {
@@ -69,9 +69,8 @@ TEST_F(LanguageCenterTest, AsksForAMissingSlotThenFillsItInTheNextTurn) {
   EXPECT_TRUE(first.body["action"].is_null());
 
   // The dialogue manager passes the pending intent and the slots known so far.
-  const Reply second = understand({{"text", "on saturday at 8pm"},
-                                   {"intent", "book_table"},
-                                   {"slots", first.body["slots"]}});
+  const Reply second = understand(
+      {{"text", "on saturday at 8pm"}, {"intent", "book_table"}, {"slots", first.body["slots"]}});
   ASSERT_EQ(second.status, 200) << second.body.dump();
   EXPECT_EQ(second.body["intent"], "book_table");
   EXPECT_TRUE(second.body["continued"].get<bool>());
@@ -106,7 +105,8 @@ TEST_F(LanguageCenterTest, ATemplateThatNeedsAVariableSaysSoUntilItIsGiven) {
       << without.body.dump();
 
   const Reply with = center_->respond(
-      json{{"intent", "recall_fact"}, {"variables", {{"facts", "your locker code is 4512"}}}}.dump());
+      json{{"intent", "recall_fact"}, {"variables", {{"facts", "your locker code is 4512"}}}}
+          .dump());
   ASSERT_EQ(with.status, 200) << with.body.dump();
   EXPECT_EQ(with.body["reply"], "Here is what I remember: your locker code is 4512");
 }
