@@ -49,7 +49,11 @@ std::optional<Reply> readValues(const json& object, const std::string& field, nl
   const json& values = object[field];
   if (!values.is_object()) return invalidField(field, "must be an object of strings");
   for (const auto& [key, value] : values.items()) {
-    if (!value.is_string()) return invalidField(field + "." + key, "must be a string");
+    if (!value.is_string()) {
+      std::string path = field;
+      path.append(".").append(key);
+      return invalidField(path, "must be a string");
+    }
     if (key.empty()) return invalidField(field, "keys must not be empty");
     out[key] = value.get<std::string>();
   }
