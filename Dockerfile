@@ -85,3 +85,30 @@ LABEL org.opencontainers.image.title="language-center" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.vendor="virtualassistant.dev"
+
+FROM deps AS output-manager-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+COPY operator/kube/result.h operator/kube/result.h
+COPY workloads/CMakeLists.txt workloads/
+COPY workloads/common/ workloads/common/
+COPY workloads/output_manager/ workloads/output_manager/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_OPERATOR=OFF && \
+    cmake --build /build --target va-output-manager && \
+    strip /build/workloads/output_manager/va-output-manager && \
+    collect-rootfs /build/workloads/output_manager/va-output-manager /rootfs
+
+FROM ${RUNTIME_IMAGE} AS output-manager
+COPY --from=output-manager-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/va-output-manager"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="output-manager" \
+      org.opencontainers.image.description="VirtualAssistant output manager: replies and signed callback webhooks" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"

@@ -107,7 +107,7 @@ REGISTRY ?= va.local
 IMG ?= $(REGISTRY)/va-operator:$(VERSION)
 
 # The workload images built so far (the Dockerfile has a final stage for each): va.local/<name>.
-WORKLOAD_IMAGES := language-center
+WORKLOAD_IMAGES := language-center output-manager
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (IMG, default va.local/va-operator:VERSION; BUILDER_IMAGE/RUNTIME_IMAGE override the bases).

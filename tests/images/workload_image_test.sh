@@ -38,6 +38,13 @@ r = json.load(sys.stdin)
 assert r["intent"] == "book_table", r
 assert r["reply"] == "Booked a table for 2 on 2026-11-28 at 19:00.", r
 print("   POST /v1/understand -> " + r["intent"] + ": " + r["reply"])' ;;
+    output-manager)
+      curl -fsS -X POST "http://127.0.0.1:$port/v1/replies" -H 'Content-Type: application/json' \
+        -d '{"conversation_id": "c-1", "message_id": "m-1", "reply": {"text": "Booked."}}' |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["reply"]["text"] == "Booked." and r["message_id"] == "m-1" and r["callback"] is None, r
+print("   POST /v1/replies -> " + r["reply"]["text"])' ;;
     *) fail "no smoke request for component $component" ;;
   esac
 }
