@@ -59,7 +59,7 @@ code=$?
 set -e
 [ "$code" = 78 ] || fail "exit code $code for VA_PORT=http, want 78 (EX_CONFIG): $out"
 grep -q '"msg":"configuration: VA_PORT: ' <<<"$out" || fail "the error does not name VA_PORT: $out"
-echo "   exit 78: $(grep -o '"msg":"[^"]*' <<<"$out" | head -1 | cut -c8-)"
+echo "   exit 78: $(head -1 <<<"$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["msg"])')"
 
 step "3. ${hardening[*]}"
 docker run -d --name "$name" "${hardening[@]}" -p 127.0.0.1::8080 "$image" >/dev/null
