@@ -146,6 +146,7 @@ VirtualAssistantSpec readSpec(const FieldReader& r) {
   const FieldReader assistant = r.at("assistant").at("configMapRef");
   ConfigMapKeyRef assistantRef{assistant.str("name"), assistant.str("key")};
   if (assistant.present()) spec.assistant = std::move(assistantRef);
+  spec.webhookSigningKey = optSecretKeyRef(r.at("webhooks").at("signingSecretRef"));
 
   const FieldReader obs = r.at("observability");
   spec.observability.serviceMonitor = obs.at("metrics").boolean("serviceMonitor", false);

@@ -171,7 +171,8 @@ struct VirtualAssistantSpec {
   Exposure exposure;
   Stores stores;
   LanguageModel languageModel;
-  std::optional<ConfigMapKeyRef> assistant;  // spec.assistant.configMapRef
+  std::optional<ConfigMapKeyRef> assistant;       // spec.assistant.configMapRef
+  std::optional<SecretKeyRef> webhookSigningKey;  // spec.webhooks.signingSecretRef
   Observability observability;
   NetworkPolicySpec networkPolicy;
 

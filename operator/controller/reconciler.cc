@@ -134,6 +134,10 @@ std::vector<Reference> references(const api::VirtualAssistant& va) {
     refs.push_back({Reference::Kind::kSecret, s.stores.postgresDsn->name, s.stores.postgresDsn->key,
                     "spec.stores.postgres.dsnSecretRef"});
   }
+  if (s.webhookSigningKey) {
+    refs.push_back({Reference::Kind::kSecret, s.webhookSigningKey->name, s.webhookSigningKey->key,
+                    "spec.webhooks.signingSecretRef"});
+  }
   if (s.languageModel.apiKeySecretRef) {
     refs.push_back({Reference::Kind::kSecret, s.languageModel.apiKeySecretRef->name,
                     s.languageModel.apiKeySecretRef->key, "spec.languageModel.apiKeySecretRef"});

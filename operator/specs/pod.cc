@@ -190,6 +190,11 @@ std::vector<MountedRef> mountedRefs(const api::VirtualAssistant& va, Component c
       model.apiKeySecretRef) {
     refs.push_back(secretRef("openai", *model.apiKeySecretRef, "api-key", "LLM_API_KEY_FILE"));
   }
+  if (role == PodRole::kServer && component == Component::kOutputManager &&
+      va.spec.webhookSigningKey) {
+    refs.push_back(secretRef("webhook", *va.spec.webhookSigningKey, "signing-secret",
+                             "WEBHOOK_SIGNING_SECRET_FILE"));
+  }
   if (role == PodRole::kServer && readsAssistant(component) && va.spec.assistant) {
     refs.push_back({MountedRef::Kind::kConfigMap, "assistant", va.spec.assistant->name,
                     va.spec.assistant->key, "/etc/va/assistant", "assistant.yaml",

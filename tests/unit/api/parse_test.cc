@@ -84,6 +84,9 @@ TEST(ParseTest, ConciergeExample) {
   EXPECT_EQ(va->spec.stores.postgresDsn->key, "dsn");
   EXPECT_EQ(va->spec.languageModel.apiKeySecretRef->name, "concierge-openai");
   EXPECT_EQ(va->spec.assistant->name, "concierge-assistant");
+  ASSERT_TRUE(va->spec.webhookSigningKey.has_value());
+  EXPECT_EQ(va->spec.webhookSigningKey->name, "concierge-webhook");
+  EXPECT_EQ(va->spec.webhookSigningKey->key, "signing-secret");
   EXPECT_EQ(va->spec.exposure.ingress.tlsSecretName, "concierge-tls");
   ASSERT_EQ(va->spec.networkPolicy.ingressFrom.size(), 1U);
   EXPECT_EQ(
