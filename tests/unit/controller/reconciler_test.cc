@@ -235,6 +235,22 @@ TEST_F(ReconcilerTest, MissingSecretStallsOnceWithoutChildren) {
       "SecretKeyNotFound");
 }
 
+TEST_F(ReconcilerTest, MissingWebhookSigningSecretStallsNamingTheField) {
+  put(assistant({{"webhooks", {{"signingSecretRef", {{"name", "hook"}}}}}}));
+  Reconciler reconciler = make();
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  EXPECT_TRUE(client.with("PATCH", "/deployments/").empty());
+  const auto status = client.with("PATCH", "/status");
+  ASSERT_EQ(status.size(), 1U);
+  const json& stalled = *findCondition(status[0].body["status"], "Stalled");
+  EXPECT_EQ(stalled["reason"], "SecretNotFound");
+  EXPECT_NE(stalled["message"].get<std::string>().find("spec.webhooks.signingSecretRef"),
+            std::string::npos)
+      << stalled.dump();
+  EXPECT_EQ(reconciler.referencing(Reference::Kind::kSecret, "ns/hook"),
+            std::vector<std::string>{"ns/va1"});
+}
+
 TEST_F(ReconcilerTest, PausedVaChangesNoChild) {
   put(assistant(json::object()));
   Reconciler reconciler = make();
