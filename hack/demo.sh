@@ -14,7 +14,12 @@ log_file="$root/_output/va-operator.log"
 
 [ -x "$operator" ] || die "va-operator is not built at $operator (run make build)"
 "$kubectl" apply --server-side -f "$root/crds/" >/dev/null
-"$kubectl" wait --for=condition=Established --timeout=30s crd/virtualassistants.virtualassistant.dev >/dev/null
+# Not `kubectl wait`: it fails at once while a just-created CRD has no status.conditions yet.
+for _ in $(seq 1 300); do
+  [ "$("$kubectl" get crd virtualassistants.virtualassistant.dev \
+    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] && break
+  sleep 0.1
+done
 
 if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   log "va-operator already running (pid $(cat "$pid_file"))"

@@ -15,11 +15,22 @@ fail() {
   exit 1
 }
 
+# wait_established NAME: until the CRD NAME is Established (30 s). Not `kubectl wait`: it fails
+# at once, instead of waiting, while a just-created CRD has no status.conditions yet.
+wait_established() {
+  local i
+  for i in $(seq 1 300); do
+    [ "$("$kubectl" get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' \
+      2>/dev/null)" = True ] && return 0
+    sleep 0.1
+  done
+  fail "CRD $1 not Established within 30 s"
+}
+
 # Installs (or updates) the CRD and waits until it is served.
 install_crd() {
   "$kubectl" apply --server-side --force-conflicts -f "$VA_SOURCE_DIR/crds/" >/dev/null
-  "$kubectl" wait --for=condition=Established --timeout=30s \
-    crd/virtualassistants.virtualassistant.dev >/dev/null
+  wait_established virtualassistants.virtualassistant.dev
 }
 
 # op_start LOGFILE [FLAGS...]: runs va-operator in the background with ephemeral metrics and

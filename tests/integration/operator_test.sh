@@ -56,7 +56,7 @@ install_crd
 # ServiceMonitors are applied only when their CRD is installed: install a stand-in before the
 # operator starts, so that concierge (serviceMonitor: true) gets one.
 k apply -f "$here/testdata/servicemonitor-crd.yaml" >/dev/null
-k wait --for=condition=Established --timeout=30s crd/servicemonitors.monitoring.coreos.com >/dev/null
+wait_established servicemonitors.monitoring.coreos.com
 k create namespace "$ns" >/dev/null
 op_start "$log" --kube-api-qps=300 --kube-api-burst=600
 
