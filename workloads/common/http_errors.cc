@@ -4,9 +4,25 @@
 
 namespace va::service {
 
+nlohmann::json jsonError(std::string_view code, std::string_view message) {
+  return {{"error", {{"code", code}, {"message", message}}}};
+}
+
 std::string jsonErrorBody(std::string_view code, std::string_view message) {
-  const nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return jsonError(code, message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+JsonReply jsonErrorReply(int status, std::string_view code, std::string_view message) {
+  return {status, jsonError(code, message), std::nullopt};
+}
+
+void writeJsonReply(httplib::Response& res, const JsonReply& reply) {
+  res.status = reply.status;
+  if (reply.retryAfterSeconds) {
+    res.set_header("Retry-After", std::to_string(*reply.retryAfterSeconds));
+  }
+  res.set_content(reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void setJsonError(httplib::Response& res, int status, std::string_view code,

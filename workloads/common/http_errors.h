@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,9 +14,21 @@
 
 namespace va::service {
 
+nlohmann::json jsonError(std::string_view code, std::string_view message);
 std::string jsonErrorBody(std::string_view code, std::string_view message);
 void setJsonError(httplib::Response& res, int status, std::string_view code,
                   std::string_view message);
+
+// A handler's answer before it is written: status, JSON body and, for 503/429, Retry-After.
+// Handlers that return one can be tested without a server.
+struct JsonReply {
+  int status = 200;
+  nlohmann::json body{};
+  std::optional<int> retryAfterSeconds{};
+};
+JsonReply jsonErrorReply(int status, std::string_view code, std::string_view message);
+// Writes it (invalid UTF-8 in strings is replaced, so the write cannot fail).
+void writeJsonReply(httplib::Response& res, const JsonReply& reply);
 
 // A machine-readable code for a status: 404 -> "not_found", 503 -> "service_unavailable".
 std::string errorCodeForStatus(int status);

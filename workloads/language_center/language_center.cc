@@ -20,7 +20,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 Reply badRequest(std::string_view code, const std::string& message) {
-  return {400, json::parse(va::service::jsonErrorBody(code, message))};
+  return va::service::jsonErrorReply(400, code, message);
 }
 
 Reply invalidField(const std::string& field, std::string_view reason) {
@@ -260,7 +260,7 @@ Reply LanguageCenter::understand(std::string_view body) const {
   putReply(engine_, intent, result, variables, out);
   understood_->Add({{"intent", result.intent}}).Increment();
   understandSeconds_->Observe(std::chrono::duration<double>(Clock::now() - start).count());
-  return {200, std::move(out)};
+  return {200, std::move(out), std::nullopt};
 }
 
 Reply LanguageCenter::respond(std::string_view body) const {
@@ -282,7 +282,7 @@ Reply LanguageCenter::respond(std::string_view body) const {
   understanding.missing_slots = missingSlots(intent, understanding.slots);
   json out = {{"intent", understanding.intent}, {"missing_slots", understanding.missing_slots}};
   putReply(engine_, intent, understanding, variables, out);
-  return {200, std::move(out)};
+  return {200, std::move(out), std::nullopt};
 }
 
 Reply LanguageCenter::describeAssistant() const {
@@ -310,18 +310,15 @@ Reply LanguageCenter::describeAssistant() const {
 }
 
 void LanguageCenter::addRoutes(va::service::HttpServer& server) const {
-  const auto write = [](httplib::Response& res, const Reply& reply) {
-    res.status = reply.status;
-    res.set_content(reply.body.dump(), "application/json");
-  };
-  server.post("/v1/understand", [this, write](const httplib::Request& req, httplib::Response& res) {
-    write(res, understand(req.body));
+  using va::service::writeJsonReply;
+  server.post("/v1/understand", [this](const httplib::Request& req, httplib::Response& res) {
+    writeJsonReply(res, understand(req.body));
   });
-  server.post("/v1/respond", [this, write](const httplib::Request& req, httplib::Response& res) {
-    write(res, respond(req.body));
+  server.post("/v1/respond", [this](const httplib::Request& req, httplib::Response& res) {
+    writeJsonReply(res, respond(req.body));
   });
-  server.get("/v1/assistant", [this, write](const httplib::Request&, httplib::Response& res) {
-    write(res, describeAssistant());
+  server.get("/v1/assistant", [this](const httplib::Request&, httplib::Response& res) {
+    writeJsonReply(res, describeAssistant());
   });
 }
 

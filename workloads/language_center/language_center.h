@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "workloads/common/http_errors.h"
 #include "workloads/common/http_server.h"
 #include "workloads/common/result.h"
 #include "workloads/language_center/openai_backend.h"
@@ -35,11 +36,8 @@
 
 namespace va::language_center {
 
-// An HTTP answer before it is written: status and JSON body.
-struct Reply {
-  int status = 200;
-  nlohmann::json body;
-};
+// An HTTP answer before it is written (the service library's).
+using Reply = va::service::JsonReply;
 
 // Longest utterance accepted, in bytes.
 inline constexpr std::size_t kMaxTextBytes = 4000;

@@ -22,7 +22,7 @@ constexpr std::size_t kMaxUrlBytes = 2048;
 Reply invalidField(std::string_view field, std::string_view reason) {
   std::string message(field);
   message.append(": ").append(reason);
-  return {400, json::parse(va::service::jsonErrorBody("invalid_field", message)), std::nullopt};
+  return va::service::jsonErrorReply(400, "invalid_field", message);
 }
 
 bool validId(std::string_view id) {
@@ -85,14 +85,10 @@ OutputManager::OutputManager(WebhookDeliverer* deliverer, const DeadLetterStore&
 Reply OutputManager::reply(std::string_view body) const {
   const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) {
-    return {400,
-            json::parse(va::service::jsonErrorBody("malformed_json", "body is not valid JSON")),
-            std::nullopt};
+    return va::service::jsonErrorReply(400, "malformed_json", "body is not valid JSON");
   }
   if (!request.is_object()) {
-    return {400,
-            json::parse(va::service::jsonErrorBody("invalid_body", "body must be a JSON object")),
-            std::nullopt};
+    return va::service::jsonErrorReply(400, "invalid_body", "body must be a JSON object");
   }
   static const std::set<std::string, std::less<>> kAllowed = {"conversation_id", "message_id",
                                                               "reply", "callback_url"};
@@ -155,10 +151,10 @@ Reply OutputManager::reply(std::string_view body) const {
   const std::string deliveryId = delivery.id;
   if (!deliverer_->enqueue(std::move(delivery))) {
     replies_.Add({{"callback", "queue_full"}}).Increment();
-    return {503,
-            json::parse(va::service::jsonErrorBody(
-                "webhook_queue_full", "the webhook queue is full; retry after a second")),
-            1};
+    Reply full = va::service::jsonErrorReply(503, "webhook_queue_full",
+                                             "the webhook queue is full; retry after a second");
+    full.retryAfterSeconds = 1;
+    return full;
   }
   replies_.Add({{"callback", "queued"}}).Increment();
   out["callback"] = {{"delivery_id", deliveryId}, {"url", *callbackUrl}, {"status", "queued"}};
@@ -177,22 +173,15 @@ Reply OutputManager::deadLetters(const std::optional<std::string>& limit) const 
 }
 
 void OutputManager::addRoutes(va::service::HttpServer& server) const {
-  const auto write = [](httplib::Response& res, const Reply& reply) {
-    res.status = reply.status;
-    if (reply.retryAfterSeconds) {
-      res.set_header("Retry-After", std::to_string(*reply.retryAfterSeconds));
-    }
-    res.set_content(reply.body.dump(), "application/json");
-  };
-  server.post("/v1/replies", [this, write](const httplib::Request& req, httplib::Response& res) {
-    write(res, reply(req.body));
+  using va::service::writeJsonReply;
+  server.post("/v1/replies", [this](const httplib::Request& req, httplib::Response& res) {
+    writeJsonReply(res, reply(req.body));
   });
-  server.get("/v1/dead-letters",
-             [this, write](const httplib::Request& req, httplib::Response& res) {
-               std::optional<std::string> limit;
-               if (req.has_param("limit")) limit = req.get_param_value("limit");
-               write(res, deadLetters(limit));
-             });
+  server.get("/v1/dead-letters", [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> limit;
+    if (req.has_param("limit")) limit = req.get_param_value("limit");
+    writeJsonReply(res, deadLetters(limit));
+  });
 }
 
 }  // namespace va::output_manager

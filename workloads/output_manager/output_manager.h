@@ -18,16 +18,14 @@
 #include <string>
 #include <string_view>
 
+#include "workloads/common/http_errors.h"
 #include "workloads/common/http_server.h"
 #include "workloads/output_manager/delivery.h"
 
 namespace va::output_manager {
 
-struct Reply {
-  int status = 200;
-  nlohmann::json body;
-  std::optional<int> retryAfterSeconds;
-};
+// An HTTP answer before it is written (the service library's).
+using Reply = va::service::JsonReply;
 
 class OutputManager {
  public:
