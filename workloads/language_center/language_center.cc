@@ -234,10 +234,18 @@ Reply LanguageCenter::understand(std::string_view body) const {
   if (model) {
     for (const auto& [name, value] : model->slots) known[name] = value;
   }
-  // A conversation waiting for a slot continues its intent unless the utterance clearly asks
-  // for something else.
-  const bool continues =
+  // A conversation waiting for a slot continues its intent when the utterance gives one of the
+  // slots it still misses ("tomorrow", although "will it rain tomorrow" is weather), or when it
+  // is not clearly about something else.
+  bool continues =
       pending && (result.intent == nlu::kOutOfScopeIntent || result.intent == *pending);
+  if (pending && !continues) {
+    const nlu::IntentSpec* waiting = engine_.assistant().findIntent(*pending);
+    const nlu::Values filled = engine_.fillSlots(*pending, result.entities, known);
+    for (const std::string& slot : missingSlots(waiting, known)) {
+      if (filled.contains(slot)) continues = true;
+    }
+  }
   if (continues) result.intent = *pending;
   const nlu::IntentSpec* intent = engine_.assistant().findIntent(result.intent);
   if (intent != nullptr) {

@@ -80,6 +80,19 @@ TEST_F(LanguageCenterTest, AsksForAMissingSlotThenFillsItInTheNextTurn) {
   EXPECT_EQ(second.body["action"], "book_table");
 }
 
+TEST_F(LanguageCenterTest, AnUtteranceGivingAMissingSlotContinuesThePendingIntent) {
+  // "tomorrow" alone is classified as weather ("will it rain tomorrow"), but it is the date the
+  // pending booking asked for.
+  const Reply r = understand(
+      {{"text", "tomorrow"}, {"intent", "book_table"}, {"slots", {{"party_size", "2"}}}});
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(r.body["intent"], "book_table");
+  EXPECT_TRUE(r.body["continued"].get<bool>());
+  EXPECT_EQ(r.body["slots"]["party_size"], "2");
+  EXPECT_TRUE(r.body["slots"].contains("date"));
+  EXPECT_EQ(r.body["missing_slots"], json::array({"time"}));
+}
+
 TEST_F(LanguageCenterTest, AClearlyDifferentRequestLeavesThePendingIntent) {
   const Reply r = understand({{"text", "what's the weather in paris"}, {"intent", "book_table"}});
   ASSERT_EQ(r.status, 200) << r.body.dump();
