@@ -15,6 +15,8 @@ PACKAGES=(
   libhiredis-dev libpq-dev libpqxx-dev redis-server postgresql
   # runs the Argo CD health check's tests (tests/argocd)
   lua5.4
+  # the conversation test (tests/integration/conversation_test.py) and the workload benchmark
+  python3 python3-yaml wrk
   # makes the base images of the Dockerfile locally (hack/images/bases.sh)
   debootstrap
   # promtool checks the alerting rules in config/prometheus (tests/integration/config_test.sh)

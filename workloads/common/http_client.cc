@@ -52,10 +52,18 @@ bool retryableStatus(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
-// One curl easy handle per thread: curl keeps that handle's connections open between calls.
-CURL* threadHandle() {
+void initCurlOnce() {
   static std::once_flag globalInit;
   std::call_once(globalInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct EasyDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+
+// One curl easy handle per thread: curl keeps that handle's connections open between calls.
+CURL* threadHandle() {
+  initCurlOnce();
   struct Handle {
     CURL* curl = curl_easy_init();
     ~Handle() { curl_easy_cleanup(curl); }
@@ -111,7 +119,14 @@ std::string withoutQuery(const std::string& url) { return url.substr(0, url.find
 Attempt attemptOnce(const HttpClientOptions& options, const HttpRequest& request,
                     const HttpHeaders& extraHeaders) {
   Attempt attempt;
-  CURL* curl = threadHandle();
+  // A pinned call gets a fresh handle: its CURLOPT_RESOLVE entries stay in the handle's DNS
+  // cache, and must not answer for later calls of this thread.
+  std::unique_ptr<CURL, EasyDeleter> ownHandle;
+  if (!options.resolve.empty()) {
+    initCurlOnce();
+    ownHandle.reset(curl_easy_init());
+  }
+  CURL* curl = options.resolve.empty() ? threadHandle() : ownHandle.get();
   if (curl == nullptr) {
     attempt.error = HttpError{HttpErrorKind::kTransport, "curl_easy_init failed", 1, {}};
     return attempt;
@@ -129,6 +144,10 @@ Attempt attemptOnce(const HttpClientOptions& options, const HttpRequest& request
     }
   }
   append("Expect:");  // no 100-continue round trip for larger bodies
+  std::unique_ptr<curl_slist, SlistDeleter> resolveList;
+  for (const std::string& entry : options.resolve) {
+    resolveList.reset(curl_slist_append(resolveList.release(), entry.c_str()));
+  }
 
   Received received;
   received.limit = options.maxResponseBytes;
@@ -146,6 +165,11 @@ Attempt attemptOnce(const HttpClientOptions& options, const HttpRequest& request
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &onHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  if (resolveList) {
+    curl_easy_setopt(curl, CURLOPT_RESOLVE, resolveList.get());
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // the pinned address, not a proxy's lookup
+  }
   if (request.method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
@@ -162,6 +186,10 @@ Attempt attemptOnce(const HttpClientOptions& options, const HttpRequest& request
 
   const CURLcode code = curl_easy_perform(curl);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  if (ownHandle) {  // cleaned up after the locals these point to
+    curl_easy_setopt(curl, CURLOPT_RESOLVE, nullptr);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  }
   if (code == CURLE_OK) {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -82,7 +82,13 @@ struct HttpClientOptions {
   std::string userAgent = "va-service";
   // How to wait between attempts; tests record the delays instead.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Pinned addresses as curl's CURLOPT_RESOLVE entries, "host:port:address" ("[address]" for
+  // IPv6): the call connects there without a DNS lookup of its own and without a proxy, so an
+  // address checked before the call is the one used (no DNS rebinding in between). A pinned
+  // call uses a curl handle of its own: no DNS cache or connection is shared with other calls.
+  std::vector<std::string> resolve{};
 };
+// Redirects are never followed: a 3xx is returned like any other status.
 
 class HttpClient {
  public:

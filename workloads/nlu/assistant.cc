@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -119,8 +121,142 @@ Result<SlotType> parseSlotType(const YAML::Node& node, const std::string& path) 
   return type;
 }
 
+bool isHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':';
+}
+
+bool isHeaderNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+std::string lowerCase(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+// A JSON body template: valid JSON once filled in, with every placeholder inside a string, so
+// that a (JSON-escaped) value can never add a field or change the document's structure.
+Status checkBodyTemplate(const std::string& body, const std::string& path) {
+  Result<std::vector<std::string>> names = templatePlaceholders(body);
+  if (!names) return names.error().withContext(path);
+  constexpr char kMarker = '\x7f';
+  std::map<std::string, std::string, std::less<>> values;
+  for (const std::string& name : *names) values[name] = std::string(1, kMarker);
+  const Result<std::string> filled = fillTemplate(body, values);
+  if (!filled) return filled.error().withContext(path);
+  bool inString = false;
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < filled->size(); ++i) {
+    const char c = (*filled)[i];
+    if (c == kMarker) {
+      if (!inString) {
+        return Error(path + ": placeholder {" + (*names)[std::min(seen, names->size() - 1)] +
+                     "} must be inside a JSON string (\"{" +
+                     (*names)[std::min(seen, names->size() - 1)] + "}\")");
+      }
+      ++seen;
+    } else if (inString && c == '\\') {
+      ++i;  // an escaped character
+    } else if (c == '"') {
+      inString = !inString;
+    }
+  }
+  if (!nlohmann::json::accept(*filled)) {
+    return Error(path + ": is not valid JSON (write {{ and }} for literal braces)");
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> parseAllowedHosts(const YAML::Node& node, const std::string& path,
+                                                   const std::string& urlHostName) {
+  if (!node) return std::vector<std::string>{urlHostName};
+  Result<std::vector<std::string>> hosts = stringList(node, path, true);
+  if (!hosts) return hosts;
+  for (std::size_t i = 0; i < hosts->size(); ++i) {
+    std::string& host = (*hosts)[i];
+    host = lowerCase(host);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    if (!std::all_of(host.begin(), host.end(), isHostChar) || host.front() == '.' ||
+        host.back() == '.') {
+      return Error(at(path, i) + ": \"" + host +
+                   "\" is not a host name (letters, digits, '.' and '-') or an IP address");
+    }
+  }
+  if (std::find(hosts->begin(), hosts->end(), urlHostName) == hosts->end()) {
+    return Error(path + ": must include the url's host \"" + urlHostName + "\"");
+  }
+  return hosts;
+}
+
+Result<std::map<std::string, std::string>> parseResultSlots(const YAML::Node& node,
+                                                            const std::string& path) {
+  std::map<std::string, std::string> slots;
+  if (!node) return slots;
+  if (!node.IsMap() || node.size() == 0) return Error(path + ": must be a non-empty mapping");
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    const std::string where = field(path, name);
+    if (Status s = checkName(name, where); !s) return s.error();
+    Result<std::string> pointer = scalar(entry.second, where, true);
+    if (!pointer) return pointer.error();
+    bool valid = pointer->front() == '/';
+    if (valid) {
+      try {
+        const nlohmann::json::json_pointer parsed(*pointer);
+      } catch (const nlohmann::json::exception&) {
+        valid = false;
+      }
+    }
+    if (!valid) {
+      return Error(where + ": \"" + *pointer + "\" is not a JSON pointer (such as /summary)");
+    }
+    slots[name] = *pointer;
+  }
+  return slots;
+}
+
+Result<std::map<std::string, std::string>> parseHeaders(const YAML::Node& node,
+                                                        const std::string& path) {
+  std::map<std::string, std::string> headers;
+  if (!node) return headers;
+  if (!node.IsMap() || node.size() == 0) return Error(path + ": must be a non-empty mapping");
+  // Set by the executor (or by curl) and not to be replaced by a definition.
+  static const std::set<std::string> kReserved = {
+      "host",         "content-length",  "transfer-encoding", "connection",     "expect",
+      "content-type", "idempotency-key", "x-va-timestamp",    "x-va-signature", "te",
+      "upgrade",      "x-request-id",    "traceparent"};
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    const std::string where = field(path, name);
+    if (name.empty() || !std::all_of(name.begin(), name.end(), isHeaderNameChar)) {
+      return Error(where + ": a header name is letters, digits and '-'");
+    }
+    if (kReserved.count(lowerCase(name)) != 0) return Error(where + ": is set by the executor");
+    Result<std::string> value = scalar(entry.second, where, true);
+    if (!value) return value.error();
+    if (std::any_of(value->begin(), value->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < ' ' || c == 0x7F; })) {
+      return Error(where + ": must not contain control characters");
+    }
+    if (Result<std::vector<std::string>> p = templatePlaceholders(*value); !p) {
+      return p.error().withContext(where);
+    }
+    headers[name] = *value;
+  }
+  return headers;
+}
+
 Result<ActionSpec> parseAction(const YAML::Node& node, const std::string& path) {
-  if (Status s = checkMapping(node, path, {"name", "method", "url"}); !s) return s.error();
+  if (Status s = checkMapping(node, path,
+                              {"name", "method", "url", "body", "timeout_seconds", "allowed_hosts",
+                               "result_slots", "headers"});
+      !s) {
+    return s.error();
+  }
   ActionSpec action;
   Result<std::string> name = scalar(node["name"], field(path, "name"), true);
   if (!name) return name.error();
@@ -149,10 +285,66 @@ Result<ActionSpec> parseAction(const YAML::Node& node, const std::string& path) 
   if (authority.find_first_of("{}@") != std::string::npos) {
     return Error(urlPath + ": placeholders and user info are not allowed in the host or port");
   }
+  if (std::any_of(url->begin(), url->end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7F; })) {
+    return Error(urlPath + ": must not contain spaces or control characters");
+  }
   action.name = *name;
   action.method = *method;
   action.url = *url;
+
+  Result<std::string> body = scalar(node["body"], field(path, "body"), false);
+  if (!body) return body.error();
+  if (!body->empty()) {
+    if (action.method != "POST" && action.method != "PUT" && action.method != "PATCH") {
+      return Error(field(path, "body") + ": only POST, PUT and PATCH send a body");
+    }
+    if (Status s = checkBodyTemplate(*body, field(path, "body")); !s) return s.error();
+  }
+  action.body = *body;
+  if (const YAML::Node timeout = node["timeout_seconds"]) {
+    if (!timeout.IsScalar() || !YAML::convert<int>::decode(timeout, action.timeout_seconds) ||
+        action.timeout_seconds < 1 || action.timeout_seconds > 60) {
+      return Error(field(path, "timeout_seconds") + ": must be a whole number from 1 to 60");
+    }
+  }
+  Result<std::vector<std::string>> hosts =
+      parseAllowedHosts(node["allowed_hosts"], field(path, "allowed_hosts"), urlHost(*url));
+  if (!hosts) return hosts.error();
+  action.allowed_hosts = std::move(*hosts);
+  Result<std::map<std::string, std::string>> resultSlots =
+      parseResultSlots(node["result_slots"], field(path, "result_slots"));
+  if (!resultSlots) return resultSlots.error();
+  action.result_slots = std::move(*resultSlots);
+  Result<std::map<std::string, std::string>> headers =
+      parseHeaders(node["headers"], field(path, "headers"));
+  if (!headers) return headers.error();
+  action.headers = std::move(*headers);
   return action;
+}
+
+// Placeholders of an action's URL, body and headers that are not slots of `intent`.
+Status checkActionSlots(const ActionSpec& action, const IntentSpec& intent,
+                        const std::string& path) {
+  const auto check = [&](const std::string& text, const std::string& what) -> Status {
+    const Result<std::vector<std::string>> used = templatePlaceholders(text);
+    for (const std::string& name : *used) {
+      if (std::none_of(intent.slots.begin(), intent.slots.end(),
+                       [&](const SlotSpec& s) { return s.name == name; })) {
+        std::string message = path;
+        message.append(": the ").append(what).append(" of \"").append(action.name);
+        message.append("\" uses {").append(name).append("}, which is not a slot of this intent");
+        return Error(message);
+      }
+    }
+    return {};
+  };
+  if (Status s = check(action.url, "url"); !s) return s;
+  if (Status s = check(action.body, "body"); !s) return s;
+  for (const auto& [header, value] : action.headers) {
+    if (Status s = check(value, "header " + header); !s) return s;
+  }
+  return {};
 }
 
 Result<SlotSpec> parseSlot(const YAML::Node& node, const std::string& path,
@@ -244,14 +436,7 @@ Result<IntentSpec> parseIntent(const YAML::Node& node, const std::string& path,
     if (found == actions.end()) {
       return Error(field(path, "action") + ": unknown action \"" + *action + "\"");
     }
-    const Result<std::vector<std::string>> urlPlaceholders = templatePlaceholders(found->url);
-    for (const std::string& used : *urlPlaceholders) {
-      if (std::none_of(intent.slots.begin(), intent.slots.end(),
-                       [&](const SlotSpec& s) { return s.name == used; })) {
-        return Error(field(path, "action") + ": the url of \"" + *action + "\" uses {" + used +
-                     "}, which is not a slot of this intent");
-      }
-    }
+    if (Status s = checkActionSlots(*found, intent, field(path, "action")); !s) return s.error();
     intent.action = *action;
   }
   return intent;
@@ -338,6 +523,24 @@ Result<Assistant> parseDocument(const YAML::Node& root) {
 }
 
 }  // namespace
+
+std::string urlHost(std::string_view url) {
+  const std::size_t schemeEnd = url.find("://");
+  if (schemeEnd == std::string_view::npos) return "";
+  std::string_view authority = url.substr(schemeEnd + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const std::size_t userEnd = authority.rfind('@'); userEnd != std::string_view::npos) {
+    authority.remove_prefix(userEnd + 1);
+  }
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return lowerCase(std::string(host));
+}
 
 const IntentSpec* Assistant::findIntent(std::string_view intent) const {
   for (const IntentSpec& spec : intents) {

@@ -6,6 +6,7 @@
 //   Result<Assistant> assistant = loadAssistant("/etc/va/assistant.yaml");
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,13 +33,28 @@ struct IntentSpec {
   std::string action;  // empty, or the action to call once the required slots are filled
 };
 
-// An outbound call the assistant may make; the URL's placeholders are slots of the intents
-// that use it and may appear only in the path and query.
+// An outbound call the assistant may make (run by the action executor). The placeholders of the
+// URL, body and headers are slots of the intents that use it; in the URL they may appear only in
+// the path and query (values are URL-encoded), in the body only inside JSON strings (values are
+// JSON-escaped).
 struct ActionSpec {
   std::string name;
   std::string method;  // GET, POST, PUT, PATCH or DELETE
   std::string url;
+  // A JSON body template for POST, PUT and PATCH ("{{" and "}}" are literal braces), or empty:
+  //   '{{"date": "{date}", "party_size": "{party_size}"}}'
+  std::string body{};
+  int timeout_seconds = 5;  // per attempt, 1 to 60
+  // Hosts the call (and any redirect) may go to, lower case; by default the URL's host only.
+  std::vector<std::string> allowed_hosts{};
+  // Slot name -> JSON pointer into the response body ("forecast: /summary").
+  std::map<std::string, std::string> result_slots{};
+  // Extra request headers, name -> value template.
+  std::map<std::string, std::string> headers{};
 };
+
+// The host of an http(s) URL, lower case and without brackets or port ("" when there is none).
+std::string urlHost(std::string_view url);
 
 struct OutOfScopeSpec {
   float threshold = 0.3F;             // minimum probability of the best intent to accept it

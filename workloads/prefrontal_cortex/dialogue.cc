@@ -145,8 +145,8 @@ std::string DialogueManager::validateAction(const nlu::IntentSpec& intent, std::
 Reply DialogueManager::decide(const json& request, ConversationContext& context, json& reply) {
   const std::string text = request["text"].get<std::string>();
   const std::string user = request.value("user", std::string());
-  const std::string& conversation = request["conversation_id"].get_ref<const std::string&>();
-  const std::string& messageId = request["message_id"].get_ref<const std::string&>();
+  const auto& conversation = request["conversation_id"].get_ref<const std::string&>();
+  const auto& messageId = request["message_id"].get_ref<const std::string&>();
 
   json understandRequest = {{"text", text}};
   if (!context.pendingIntent.empty()) {
@@ -320,7 +320,7 @@ Reply DialogueManager::turn(std::string_view body) {
   request["user"] = context.user;
 
   json reply = json::object();
-  const Reply decided = decide(request, context, reply);
+  Reply decided = decide(request, context, reply);
   if (decided.status != 200) {
     shortTerm_.abort(*conversation);
     return decided;

@@ -74,9 +74,13 @@ void InProcessShortTermMemory::abort(const std::string& conversationId) {
 void InProcessShortTermMemory::evictLocked() {
   const auto now = options_.now();
   const auto idle = [](const Entry& e) { return !e.busy && e.waiting.empty(); };
-  for (auto it = conversations_.begin(); it != conversations_.end();) {
-    it = idle(it->second) && now - it->second.touched > options_.ttl ? conversations_.erase(it)
-                                                                     : std::next(it);
+  // Expired conversations are swept at most once a minute (a sweep visits every conversation).
+  if (now - lastSweep_ >= std::chrono::minutes(1)) {
+    lastSweep_ = now;
+    for (auto it = conversations_.begin(); it != conversations_.end();) {
+      it = idle(it->second) && now - it->second.touched > options_.ttl ? conversations_.erase(it)
+                                                                       : std::next(it);
+    }
   }
   while (conversations_.size() >= options_.maxConversations) {
     auto oldest = conversations_.end();
@@ -243,9 +247,8 @@ Result<std::vector<Fact>> InProcessLongTermMemory::recall(const std::string& use
     if (score > 0) scored.emplace_back(score, &fact);
   }
   if (wanted.empty()) {  // nothing specific asked: the newest facts
-    for (auto fact = it->second.rbegin(); fact != it->second.rend(); ++fact) {
-      scored.emplace_back(0, &*fact);
-    }
+    const std::vector<Fact>& all = it->second;
+    for (std::size_t i = all.size(); i > 0; --i) scored.emplace_back(0, &all[i - 1]);
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

@@ -111,6 +111,7 @@ class InProcessShortTermMemory final : public ShortTermMemory {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::uint64_t nextWaiter_ = 0;
+  std::chrono::steady_clock::time_point lastSweep_{};
   std::map<std::string, Entry, std::less<>> conversations_;
 };
 
