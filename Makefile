@@ -107,7 +107,7 @@ REGISTRY ?= va.local
 IMG ?= $(REGISTRY)/va-operator:$(VERSION)
 
 # The workload images built so far (the Dockerfile has a final stage for each): va.local/<name>.
-WORKLOAD_IMAGES := language-center output-manager
+WORKLOAD_IMAGES := input-processor prefrontal-cortex language-center action-executor output-manager
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (IMG, default va.local/va-operator:VERSION; BUILDER_IMAGE/RUNTIME_IMAGE override the bases).
@@ -141,6 +141,10 @@ deploy: cluster-binaries ## Deploy the operator (kustomize build config/default 
 .PHONY: undeploy
 undeploy: cluster-binaries ## Remove what `make deploy` applied.
 	@$(KUBECTL_DEPLOY) kustomize config/default | $(KUBECTL_DEPLOY) delete --ignore-not-found -f -
+
+.PHONY: run-local
+run-local: build ## Run the VA's components as processes on loopback (hack/local/run.sh); Ctrl-C stops them.
+	@BIN_DIR=$(BUILD_DIR) bash hack/local/run.sh foreground
 
 .PHONY: run
 run: build ## Run the operator locally against the cluster (ARGS="--namespace x" for flags).
