@@ -112,3 +112,86 @@ LABEL org.opencontainers.image.title="output-manager" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.vendor="virtualassistant.dev"
+
+FROM deps AS input-processor-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+COPY operator/kube/result.h operator/kube/result.h
+COPY workloads/CMakeLists.txt workloads/
+COPY workloads/common/ workloads/common/
+COPY workloads/input_processor/ workloads/input_processor/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_OPERATOR=OFF && \
+    cmake --build /build --target va-input-processor && \
+    strip /build/workloads/input_processor/va-input-processor && \
+    collect-rootfs /build/workloads/input_processor/va-input-processor /rootfs
+
+FROM ${RUNTIME_IMAGE} AS input-processor
+COPY --from=input-processor-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/va-input-processor"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="input-processor" \
+      org.opencontainers.image.description="VirtualAssistant input processor: the public API, authentication, rate limits and idempotent retries" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"
+
+FROM deps AS prefrontal-cortex-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+COPY operator/kube/result.h operator/kube/result.h
+COPY workloads/CMakeLists.txt workloads/
+COPY workloads/common/ workloads/common/
+COPY workloads/nlu/ workloads/nlu/
+COPY workloads/prefrontal_cortex/ workloads/prefrontal_cortex/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_OPERATOR=OFF && \
+    cmake --build /build --target va-prefrontal-cortex && \
+    strip /build/workloads/prefrontal_cortex/va-prefrontal-cortex && \
+    collect-rootfs /build/workloads/prefrontal_cortex/va-prefrontal-cortex /rootfs
+
+FROM ${RUNTIME_IMAGE} AS prefrontal-cortex
+COPY --from=prefrontal-cortex-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/va-prefrontal-cortex"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="prefrontal-cortex" \
+      org.opencontainers.image.description="VirtualAssistant prefrontal cortex: the dialogue manager" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"
+
+FROM deps AS action-executor-build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake/ cmake/
+COPY operator/kube/result.h operator/kube/result.h
+COPY workloads/CMakeLists.txt workloads/
+COPY workloads/common/ workloads/common/
+COPY workloads/nlu/ workloads/nlu/
+COPY workloads/action_executor/ workloads/action_executor/
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DVA_BUILD_TESTS=OFF -DVA_BUILD_OPERATOR=OFF && \
+    cmake --build /build --target va-action-executor && \
+    strip /build/workloads/action_executor/va-action-executor && \
+    collect-rootfs /build/workloads/action_executor/va-action-executor /rootfs
+
+FROM ${RUNTIME_IMAGE} AS action-executor
+COPY --from=action-executor-build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/va-action-executor"]
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="action-executor" \
+      org.opencontainers.image.description="VirtualAssistant action executor: the assistant's HTTP actions behind an SSRF guard" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev"

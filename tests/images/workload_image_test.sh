@@ -26,6 +26,23 @@ fail() {
 step() { echo "== $*"; }
 source "$here/image_lib.sh"
 
+# What each component needs to start: its peers (addresses nothing listens on: the smoke
+# requests below do not reach them) and, for input-processor, a mounted API keys file.
+component_env=()
+case "$component" in
+  prefrontal-cortex)
+    component_env=(-e LANGUAGE_CENTER_URL=http://127.0.0.1:9 -e ACTION_EXECUTOR_URL=http://127.0.0.1:9
+                   -e OUTPUT_MANAGER_URL=http://127.0.0.1:9 -e PEER_TIMEOUT=2s) ;;
+  input-processor)
+    keys_dir=$(mktemp -d)
+    trap 'cleanup; rm -rf "$keys_dir"' EXIT
+    printf 'smoke sha256:%s\n' "$(printf 'va_smoke_key' | openssl dgst -sha256 -r | cut -d' ' -f1)" \
+      >"$keys_dir/api-keys"
+    chmod 755 "$keys_dir" && chmod 644 "$keys_dir/api-keys"
+    component_env=(-v "$keys_dir:/etc/va/api-keys:ro" -e API_KEYS_FILE=/etc/va/api-keys/api-keys
+                   -e PREFRONTAL_CORTEX_URL=http://127.0.0.1:9 -e PEER_TIMEOUT=2s) ;;
+esac
+
 # The request each component must answer, and what its answer must contain.
 smoke() {
   local port=$1
@@ -45,6 +62,39 @@ print("   POST /v1/understand -> " + r["intent"] + ": " + r["reply"])' ;;
 r = json.load(sys.stdin)
 assert r["reply"]["text"] == "Booked." and r["message_id"] == "m-1" and r["callback"] is None, r
 print("   POST /v1/replies -> " + r["reply"]["text"])' ;;
+    input-processor)
+      # Authenticated, validated, then the dialogue manager (absent here): 503 naming it.
+      curl -sS -X POST "http://127.0.0.1:$port/v1/conversations/c-1/messages" \
+        -H 'Authorization: Bearer va_smoke_key' -H 'Content-Type: application/json' \
+        -d '{"text": "hello"}' | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["error"]["code"] == "upstream_unavailable", r
+print("   POST /v1/conversations/c-1/messages (valid key) -> " + r["error"]["message"])'
+      curl -sS -X POST "http://127.0.0.1:$port/v1/conversations/c-1/messages" \
+        -H 'Authorization: Bearer wrong' -d '{"text": "hello"}' | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["error"]["code"] == "unauthorized", r
+print("   POST with a wrong key -> 401 " + r["error"]["message"])'
+      curl -fsS "http://127.0.0.1:$port/openapi.json" | python3 -c 'import json, sys
+doc = json.load(sys.stdin)
+assert "/v1/conversations/{conversation_id}/messages" in doc["paths"], doc
+print("   GET /openapi.json -> OpenAPI " + doc["openapi"])' ;;
+    prefrontal-cortex)
+      # A valid turn reaches for the language center (absent here): 502 naming it.
+      curl -sS -X POST "http://127.0.0.1:$port/v1/turns" -H 'Content-Type: application/json' \
+        -d '{"conversation_id": "c-1", "message_id": "m-1", "text": "hello"}' |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["error"]["code"] == "language_center_failed", r
+print("   POST /v1/turns -> " + r["error"]["code"])' ;;
+    action-executor)
+      # The default assistant's book_table, a slot missing: 400 naming it, nothing sent.
+      curl -sS -X POST "http://127.0.0.1:$port/v1/actions/book_table/run" \
+        -H 'Content-Type: application/json' -d '{"slots": {"party_size": "2"}}' |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)
+assert r["error"]["message"].startswith("slots.date"), r
+print("   POST /v1/actions/book_table/run -> " + r["error"]["message"])' ;;
     *) fail "no smoke request for component $component" ;;
   esac
 }
@@ -54,7 +104,7 @@ check_image "$image" "$component" "/usr/local/bin/va-$component"
 
 step "2. a bad setting stops it at start-up"
 set +e
-out=$(docker run --rm "${hardening[@]}" -e VA_PORT=http "$image" 2>&1)
+out=$(docker run --rm "${hardening[@]}" "${component_env[@]}" -e VA_PORT=http "$image" 2>&1)
 code=$?
 set -e
 [ "$code" = 78 ] || fail "exit code $code for VA_PORT=http, want 78 (EX_CONFIG): $out"
@@ -62,7 +112,7 @@ grep -q '"msg":"configuration: VA_PORT: ' <<<"$out" || fail "the error does not 
 echo "   exit 78: $(head -1 <<<"$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["msg"])')"
 
 step "3. ${hardening[*]}"
-docker run -d --name "$name" "${hardening[@]}" -p 127.0.0.1::8080 "$image" >/dev/null
+docker run -d --name "$name" "${hardening[@]}" "${component_env[@]}" -p 127.0.0.1::8080 "$image" >/dev/null
 port=$(docker port "$name" 8080/tcp | head -1 | sed 's/.*://')
 ok=
 for _ in $(seq 1 300); do
