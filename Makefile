@@ -121,6 +121,7 @@ images: docker-build ## Build every image: the operator's and the workloads' (va
 test-images: images cluster-binaries ## Run each image read-only, non-root, without capabilities (the operator's against the local control plane).
 	@bash tests/images/operator_image_test.sh $(IMG)
 	@for c in $(WORKLOAD_IMAGES); do bash tests/images/workload_image_test.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
+	@bash tests/images/conversation_images_test.sh $(REGISTRY) $(VERSION)
 
 ##@ Deployment (against KUBECONFIG, else the local control plane)
 

@@ -193,7 +193,7 @@ std::optional<Fact> extractFact(std::string_view utterance) {
     }
   }
   const std::vector<std::string> tokens = words(text);
-  if (tokens.empty()) return std::nullopt;
+  if (keywords(text).empty()) return std::nullopt;  // nothing but request words ("that")
   Fact fact;
   fact.value = secondPerson(tokens);
   // The subject is what comes before " is " or " are " ("my locker code"), else every keyword.

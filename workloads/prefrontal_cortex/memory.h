@@ -33,10 +33,10 @@ namespace va::prefrontal_cortex {
 
 struct Turn {
   std::int64_t sequence = 0;
-  std::string messageId;
-  std::string userText;
-  std::string intent;
-  std::string reply;
+  std::string messageId{};
+  std::string userText{};
+  std::string intent{};
+  std::string reply{};
 };
 
 struct ConversationContext {
