@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "workloads/common/logging.h"
+#include "workloads/nlu/facts.h"
 #include "workloads/nlu/templates.h"
 
 namespace va::prefrontal_cortex {
@@ -208,11 +209,13 @@ Reply DialogueManager::decide(const json& request, ConversationContext& context,
       u.contains("action") && u["action"].is_string() ? u["action"].get<std::string>() : "";
 
   if (intentName == "remember_fact") {
-    if (std::optional<Fact> fact = extractFact(text)) {
-      fact->sourceConversation = conversation;
-      fact->sourceTurn = context.lastSequence + 1;
-      fact->updatedAt = std::chrono::system_clock::now();
-      const va::service::Status saved = longTerm_.remember(user, std::move(*fact));
+    if (std::optional<nlu::FactText> stated = nlu::extractFact(text)) {
+      Fact fact{.key = stated->key,
+                .value = stated->value,
+                .sourceConversation = conversation,
+                .sourceTurn = context.lastSequence + 1,
+                .updatedAt = std::chrono::system_clock::now()};
+      const va::service::Status saved = longTerm_.remember(user, std::move(fact));
       if (!saved.ok()) return jsonErrorReply(502, "long_term_mem_failed", saved.error().message());
     }
     steps_.Add({{"step", "remember"}}).Increment();

@@ -62,11 +62,11 @@ class ShortTermMemory {
 };
 
 struct Fact {
-  std::string key;    // what the fact is about: "locker code"
-  std::string value;  // the fact as the assistant repeats it: "your locker code is 4512"
-  std::string sourceConversation;
+  std::string key{};    // what the fact is about: "locker code"
+  std::string value{};  // the fact as the assistant repeats it: "your locker code is 4512"
+  std::string sourceConversation{};
   std::int64_t sourceTurn = 0;
-  std::chrono::system_clock::time_point updatedAt;
+  std::chrono::system_clock::time_point updatedAt{};
 };
 
 class LongTermMemory {
@@ -127,13 +127,5 @@ class InProcessLongTermMemory final : public LongTermMemory {
   std::mutex mutex_;
   std::map<std::string, std::vector<Fact>, std::less<>> facts_;
 };
-
-// A fact from what the user asked to remember: "remember that my locker code is 4512" ->
-// {key "locker code", value "your locker code is 4512"}. Empty when nothing is left once the
-// request words are removed.
-std::optional<Fact> extractFact(std::string_view utterance);
-
-// The words of `text` that can match a fact (lower case, without stop words).
-std::vector<std::string> keywords(std::string_view text);
 
 }  // namespace va::prefrontal_cortex

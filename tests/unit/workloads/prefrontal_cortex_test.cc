@@ -12,6 +12,7 @@
 
 #include "workloads/common/http_client.h"
 #include "workloads/nlu/default_assistant.h"
+#include "workloads/nlu/facts.h"
 #include "workloads/prefrontal_cortex/dialogue.h"
 #include "workloads/prefrontal_cortex/memory.h"
 
@@ -92,21 +93,25 @@ TEST(ShortTermMemoryTest, CommitWithoutBeginIsAnError) {
 }
 
 TEST(FactTest, ExtractsTheSubjectAndRepeatsItInTheSecondPerson) {
-  const auto fact = extractFact("Remember that my locker code is 4512.");
+  const auto fact = nlu::extractFact("Remember that my locker code is 4512.");
   ASSERT_TRUE(fact.has_value());
   EXPECT_EQ(fact->key, "locker code");
   EXPECT_EQ(fact->value, "your locker code is 4512");
-  const auto parked = extractFact("note that i parked on level 3");
+  const auto parked = nlu::extractFact("note that i parked on level 3");
   ASSERT_TRUE(parked.has_value());
   EXPECT_EQ(parked->value, "you parked on level 3");
-  EXPECT_FALSE(extractFact("remember that").has_value());
+  EXPECT_FALSE(nlu::extractFact("remember that").has_value());
 }
 
 TEST(LongTermMemoryTest, RecallsByKeywordPerUserAndUpdatesByKey) {
   InProcessLongTermMemory memory;
-  ASSERT_TRUE(memory.remember("alice", *extractFact("remember my locker code is 4512")).ok());
-  ASSERT_TRUE(memory.remember("alice", *extractFact("remember i'm allergic to peanuts")).ok());
-  ASSERT_TRUE(memory.remember("alice", *extractFact("remember my locker code is 9876")).ok());
+  const auto remember = [&](const std::string& utterance) {
+    const auto stated = nlu::extractFact(utterance);
+    return memory.remember("alice", Fact{.key = stated->key, .value = stated->value});
+  };
+  ASSERT_TRUE(remember("remember my locker code is 4512").ok());
+  ASSERT_TRUE(remember("remember i'm allergic to peanuts").ok());
+  ASSERT_TRUE(remember("remember my locker code is 9876").ok());
   auto facts = memory.recall("alice", "what's my locker code?", 5);
   ASSERT_TRUE(facts.ok());
   ASSERT_EQ(facts->size(), 1U);
