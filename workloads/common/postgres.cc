@@ -41,7 +41,7 @@ DbError classify(const std::exception& e) {
 
 }  // namespace
 
-Postgres::Postgres(std::string dsn, PostgresOptions options)
+Postgres::Postgres(const std::string& dsn, PostgresOptions options)
     : dsn_(withConnectTimeout(dsn, options.connectTimeout)), options_(options) {}
 
 Postgres::~Postgres() = default;

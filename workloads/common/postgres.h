@@ -58,7 +58,7 @@ struct PostgresOptions {
 
 class Postgres {
  public:
-  explicit Postgres(std::string dsn, PostgresOptions options = {});
+  explicit Postgres(const std::string& dsn, PostgresOptions options = {});
   ~Postgres();
   Postgres(const Postgres&) = delete;
   Postgres& operator=(const Postgres&) = delete;
