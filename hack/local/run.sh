@@ -9,7 +9,9 @@
 #                          prefrontal-cortex 18081, language-center 18082, action-executor
 #                          18083, output-manager 18084)
 #   ASSISTANT_FILE         an assistant definition for every component (default: the built-in)
-#   ACTION_ALLOW_ADDRESSES addresses action-executor may call although private (tests: 127.0.0.1)
+#   ACTION_ALLOW_ADDRESSES addresses action-executor may call although private (tests: 127.0.0.1);
+#                          passed to output-manager as WEBHOOK_ALLOW_ADDRESSES too, so that
+#                          callbacks to a receiver on those addresses are delivered
 #   VA_LOG_FORMAT          json (default) or text
 #   RATE_LIMIT_RPS, RATE_LIMIT_BURST, VA_HTTP_WORKERS, VA_HTTP_QUEUE_CAPACITY   passed on
 # The API key is written to $VA_LOCAL_DIR/api-key (only its hash to api-keys, which
@@ -64,6 +66,7 @@ env_of() {
       printf 'PREFRONTAL_CORTEX_URL=%s\nAPI_KEYS_FILE=%s\n' "$(url_of prefrontal-cortex)" "$DIR/api-keys"
       printf 'JWT_HS256_SECRET_FILE=%s\nJWT_ISSUER=va-local\nJWT_AUDIENCE=va\n' "$DIR/jwt-secret"
       printf 'RATE_LIMIT_RPS=%s\nRATE_LIMIT_BURST=%s\n' "${RATE_LIMIT_RPS:-20}" "${RATE_LIMIT_BURST:-40}"
+      [ -n "${ACTION_ALLOW_ADDRESSES:-}" ] && printf 'WEBHOOK_ALLOW_ADDRESSES=%s\n' "$ACTION_ALLOW_ADDRESSES"
       ;;
     prefrontal-cortex)
       printf 'LANGUAGE_CENTER_URL=%s\nACTION_EXECUTOR_URL=%s\nOUTPUT_MANAGER_URL=%s\n' \
@@ -74,6 +77,7 @@ env_of() {
       ;;
     output-manager)
       printf 'WEBHOOK_SIGNING_SECRET_FILE=%s\nDEAD_LETTER_FILE=%s\n' "$DIR/webhook-secret" "$DIR/dead-letters.jsonl"
+      [ -n "${ACTION_ALLOW_ADDRESSES:-}" ] && printf 'WEBHOOK_ALLOW_ADDRESSES=%s\n' "$ACTION_ALLOW_ADDRESSES"
       ;;
   esac
   return 0

@@ -337,6 +337,11 @@ def run(port, state):
     status, _, r = request(port, "POST", path, {"text": "hi", "metadata": [1]}, auth)
     check(status == 400 and r["error"]["message"].startswith("metadata:"),
           "an ill-typed metadata is 400 naming it", r)
+    for target in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/hook",
+                   "http://localhost:1/x", "ftp://example.com/x"):
+        status, _, r = request(port, "POST", path, {"text": "hi", "callback_url": target}, auth)
+        check(status == 400 and r["error"]["message"].startswith("callback_url:"),
+              f"a callback_url of {target} is 400 naming it", r)
     status, _, r = request(port, "POST", "/v1/conversations/bad%20id/messages", {"text": "hi"},
                            auth)
     check(status == 400 and r["error"]["message"].startswith("conversation_id:"),

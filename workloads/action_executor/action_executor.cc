@@ -281,6 +281,13 @@ ActionExecutor::Outcome ActionExecutor::execute(const nlu::ActionSpec& action,
   const std::string ownHost = nlu::urlHost(action.url);
   const bool idempotent =
       idempotencyKey || method == "GET" || method == "PUT" || method == "DELETE";
+  // The guard reads an empty host list as "any public host": never so for an action.
+  if (action.allowed_hosts.empty()) {
+    spdlog::warn("action {}: call refused: no allowed_hosts", action.name);
+    return {va::service::jsonErrorReply(403, "blocked",
+                                        "action " + action.name + " has no allowed_hosts"),
+            "blocked"};
+  }
   for (int hop = 0;; ++hop) {
     Result<Destination, Refusal> destination = guard_.check(url, action.allowed_hosts);
     if (!destination) {

@@ -10,9 +10,10 @@
 //   after retries, with "http_status" in the error object, or too many redirects).
 // Slot values are URL-encoded into the URL's path and query and JSON-escaped into the body
 // (inside JSON strings), so a value can never add a path segment, a query parameter or a JSON
-// field, nor change the host. Every call goes through the SsrfGuard (ssrf_guard.h) and connects
-// to the address it checked. Redirects are followed by hand, at most 3, each checked again (a
-// header of the definition goes only to the action's own host). Retries (3 attempts, with
+// field, nor change the host. Every call goes through the SsrfGuard (common/ssrf_guard.h), with
+// the action's allowed_hosts (never empty: an action without any is refused, 403 blocked), and
+// connects to the address it checked. Redirects are followed by hand, at most 3, each checked again
+// (a header of the definition goes only to the action's own host). Retries (3 attempts, with
 // backoff) only for GET, PUT and DELETE, or POST and PATCH with an idempotency_key (sent as
 // Idempotency-Key). With a signing secret, each request carries X-VA-Timestamp and
 // X-VA-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")> (output_manager/webhook.h's
@@ -35,16 +36,24 @@
 #include <string_view>
 #include <vector>
 
-#include "workloads/action_executor/ssrf_guard.h"
 #include "workloads/common/config.h"
 #include "workloads/common/http_errors.h"
 #include "workloads/common/http_server.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/nlu/assistant.h"
 
 namespace va::action_executor {
 
 // An HTTP answer before it is written (the service library's).
 using Reply = va::service::JsonReply;
+// The service library's SSRF guard (common/ssrf_guard.h) and its errors as values.
+using va::service::Destination;
+using va::service::Error;
+using va::service::Refusal;
+using va::service::Resolver;
+using va::service::Result;
+using va::service::SsrfGuard;
+using va::service::Url;
 
 inline constexpr std::size_t kMaxResultBytes = std::size_t{64} * 1024;  // parsed as JSON up to this
 inline constexpr std::size_t kMaxTextBytes = std::size_t{4} * 1024;  // of a body that is not JSON

@@ -19,11 +19,11 @@
 #include <string>
 
 #include "workloads/action_executor/action_executor.h"
-#include "workloads/action_executor/ssrf_guard.h"
 #include "workloads/common/config.h"
 #include "workloads/common/http_server.h"
 #include "workloads/common/logging.h"
 #include "workloads/common/otlp_exporter.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/common/tracing.h"
 #include "workloads/nlu/assistant.h"
 #include "workloads/nlu/default_assistant.h"
@@ -39,7 +39,7 @@ int main() {
   const Config config = valueOrExit(spec.load(), "configuration");
   va::action_executor::ExecutorOptions options;
   const Result<std::vector<std::string>> allowed =
-      va::action_executor::SsrfGuard::parseAddressList(config.string("ACTION_ALLOW_ADDRESSES"));
+      SsrfGuard::parseAddressList(config.string("ACTION_ALLOW_ADDRESSES"));
   if (!allowed) {
     exitWithError("configuration", allowed.error().withContext("ACTION_ALLOW_ADDRESSES"));
   }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "workloads/common/logging.h"
+#include "workloads/common/ssrf_guard.h"
 
 namespace va::input_processor {
 
@@ -50,7 +51,8 @@ std::string randomMessageId() {
 }
 
 // Checks the body against the schema: the error names the field.
-std::optional<MessageReply> checkMessage(const json& body) {
+std::optional<MessageReply> checkMessage(const json& body,
+                                         const va::service::SsrfGuard& callbackGuard) {
   static const std::set<std::string, std::less<>> kAllowed = {"text", "user", "metadata",
                                                               "callback_url"};
   for (const auto& [key, value] : body.items()) {
@@ -85,9 +87,10 @@ std::optional<MessageReply> checkMessage(const json& body) {
     if (url.size() > kMaxUrlBytes) {
       return invalidField("callback_url", "longer than " + std::to_string(kMaxUrlBytes) + " bytes");
     }
-    if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
-      return invalidField("callback_url", "must be an http:// or https:// URL");
-    }
+    // The checks that need no DNS lookup (output-manager checks the resolved address again
+    // before each delivery): a strict http(s) URL, not localhost, not a blocked IP literal.
+    const auto checked = callbackGuard.checkWithoutResolving(url, {});
+    if (!checked.ok()) return invalidField("callback_url", checked.error().reason);
   }
   return std::nullopt;
 }
@@ -102,6 +105,7 @@ InputProcessor::InputProcessor(const Authenticator& auth, RateLimiter& limiter,
       idempotency_(idempotency),
       client_(client),
       options_(std::move(options)),
+      callbackGuard_(options_.callbackAllowAddresses),
       messages_(prometheus::BuildCounter()
                     .Name("va_input_processor_messages_total")
                     .Help("Messages received, by outcome (ok, replayed, unauthorized, "
@@ -142,7 +146,9 @@ MessageReply InputProcessor::handleMessage(const MessageRequest& request) {
     return count("invalid",
                  plain(jsonErrorReply(400, "invalid_body", "body must be a JSON object")));
   }
-  if (std::optional<MessageReply> bad = checkMessage(message)) return count("invalid", *bad);
+  if (std::optional<MessageReply> bad = checkMessage(message, callbackGuard_)) {
+    return count("invalid", *bad);
+  }
   // A JWT names its user; the body may repeat it but not name someone else.
   std::string user = message.value("user", std::string());
   if (principal->method == "jwt") {
@@ -243,6 +249,32 @@ MessageReply InputProcessor::forward(const Principal& principal, const MessageRe
     return count("failed", plain(jsonErrorReply(502, "upstream_failed",
                                                 "the dialogue manager failed (HTTP " +
                                                     std::to_string(answer->status) + ")")));
+  }
+  if (!options_.conversationLogUrl.empty()) {
+    const json reply = body.contains("reply") && body["reply"].is_object() ? body["reply"] : json();
+    const json entry = {{"conversation_id", request.conversationId},
+                        {"sequence", body.value("turn", 0)},
+                        {"message_id", body.value("message_id", messageId)},
+                        {"user", message.value("user", std::string())},
+                        {"text", message.value("text", std::string())},
+                        {"reply", reply.is_object() ? reply.value("text", std::string()) : ""},
+                        {"intent", reply.is_object() ? reply.value("intent", std::string()) : ""}};
+    const va::service::HttpResult logged =
+        client_.send({.method = "POST",
+                      .url = options_.conversationLogUrl + "/v1/entries",
+                      .headers = {{"Content-Type", "application/json"}},
+                      .body = entry.dump(),
+                      .idempotent = true});  // the log ignores a (conversation, turn) it has
+    if (!logged.ok() || !logged->ok()) {
+      spdlog::warn("conversation-log did not take turn {}: {}", body.value("turn", 0),
+                   logged.ok() ? "HTTP " + std::to_string(logged->status) + " " + logged->body
+                               : logged.error().message);
+      JsonReply unavailable =
+          jsonErrorReply(503, "log_unavailable",
+                         "the turn could not be logged; retry with the same Idempotency-Key");
+      unavailable.retryAfterSeconds = 1;
+      return count("failed", plain(std::move(unavailable)));
+    }
   }
   spdlog::info("message {} of {} answered (turn {})", messageId, principal.id,
                body.value("turn", 0));

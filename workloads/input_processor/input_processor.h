@@ -11,7 +11,10 @@
 // derived from the idempotency key, so prefrontal-cortex recognises a retry that another
 // replica received too; prefrontal-cortex processes a conversation's turns one at a time, in
 // arrival order. A prefrontal-cortex that is down or overloaded gives 503 with Retry-After, one
-// that times out 504, one that fails 502; nothing is stored for a retry then.
+// that times out 504, one that fails 502; nothing is stored for a retry then. Each answered
+// turn is appended to conversation-log before the reply is returned: when the log cannot take
+// it the answer is 503 (a retry with the same Idempotency-Key replays the turn and logs it; the
+// log is idempotent on the conversation and turn).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -20,10 +23,12 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "workloads/common/http_client.h"
 #include "workloads/common/http_errors.h"
 #include "workloads/common/http_server.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/input_processor/auth.h"
 #include "workloads/input_processor/idempotency.h"
 #include "workloads/input_processor/rate_limit.h"
@@ -47,7 +52,10 @@ struct MessageReply {
 };
 
 struct InputOptions {
-  std::string prefrontalCortexUrl;                   // base URL
+  std::string prefrontalCortexUrl;  // base URL
+  std::string conversationLogUrl;   // base URL; empty: turns are not logged
+  // IP literals a callback_url may name although private (tests: 127.0.0.1).
+  std::vector<std::string> callbackAllowAddresses{};
   std::chrono::milliseconds idempotencyWait{30000};  // a retry waits this long for the first
 };
 
@@ -70,6 +78,7 @@ class InputProcessor {
   IdempotencyStore& idempotency_;
   const va::service::HttpClient& client_;
   InputOptions options_;
+  va::service::SsrfGuard callbackGuard_;
   prometheus::Family<prometheus::Counter>& messages_;
 };
 

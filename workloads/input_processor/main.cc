@@ -3,6 +3,10 @@
 //   VA_PORT (8080), VA_LISTEN_ADDR, VA_HTTP_* limits, VA_DRAIN_TIMEOUT, VA_LOG_LEVEL,
 //   VA_LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME
 //   PREFRONTAL_CORTEX_URL        the dialogue manager (required)
+//   WEBHOOK_ALLOW_ADDRESSES      IP literals a callback_url may name although private (tests'
+//                                receivers on 127.0.0.1; as output-manager's)
+//   CONVERSATION_LOG_URL         where every answered turn is logged before the reply is
+//                                returned (the operator sets it; empty: no log)
 //   API_KEYS_FILE                API keys, hashed: one "<name> sha256:<hex>" per line
 //                                (`va-chat --hash-key KEY` prints the line's hash)
 //   JWT_HS256_SECRET_FILE        or JWT_RS256_PUBLIC_KEY_FILE (PEM): accept JWTs signed so,
@@ -17,6 +21,7 @@
 #include "workloads/common/http_client.h"
 #include "workloads/common/http_server.h"
 #include "workloads/common/service_main.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/input_processor/auth.h"
 #include "workloads/input_processor/idempotency.h"
 #include "workloads/input_processor/input_processor.h"
@@ -29,6 +34,8 @@ int main() {
   declareHttpServerConfig(spec, 8080);
   declareLoggingConfig(spec);
   spec.string("PREFRONTAL_CORTEX_URL")
+      .string("CONVERSATION_LOG_URL", "")
+      .string("WEBHOOK_ALLOW_ADDRESSES", "")
       .textFile("API_KEYS_FILE", Presence::kOptional)
       .secretFile("JWT_HS256_SECRET_FILE", Presence::kOptional)
       .textFile("JWT_RS256_PUBLIC_KEY_FILE", Presence::kOptional)
@@ -72,6 +79,13 @@ int main() {
   const HttpClient client(clientOptions);
   ip::InputOptions options;
   options.prefrontalCortexUrl = config.string("PREFRONTAL_CORTEX_URL");
+  options.conversationLogUrl = config.string("CONVERSATION_LOG_URL");
+  options.callbackAllowAddresses =
+      valueOrExit(SsrfGuard::parseAddressList(config.string("WEBHOOK_ALLOW_ADDRESSES")),
+                  "WEBHOOK_ALLOW_ADDRESSES");
+  if (options.conversationLogUrl.empty()) {
+    spdlog::warn("no CONVERSATION_LOG_URL: turns are not logged");
+  }
   HttpServer server(httpServerOptionsFrom(config), runtime.registry);
   ip::InputProcessor processor(auth, limiter, idempotency, client, options, *runtime.registry);
   processor.addRoutes(server);

@@ -18,6 +18,9 @@ namespace {
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
+constexpr std::size_t kMaxLocationBytes = 200;  // of a redirect's Location, in a dead letter
+
+// 3xx is not among them: a redirect is never followed, nor retried.
 bool retryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
 
 // Retry-After in seconds, when the receiver sent one.
@@ -88,6 +91,7 @@ WebhookDeliverer::WebhookDeliverer(DeliveryOptions options, DeadLetterStore& dea
                                    prometheus::Registry& registry)
     : options_(std::move(options)),
       deadLetters_(deadLetters),
+      guard_(options_.allowedAddresses, options_.resolver),
       client_([&] {
         va::service::HttpClientOptions http;
         http.totalTimeout = options_.timeout;
@@ -98,8 +102,10 @@ WebhookDeliverer::WebhookDeliverer(DeliveryOptions options, DeadLetterStore& dea
       }()),
       attempts_(prometheus::BuildCounter()
                     .Name("va_output_manager_webhook_attempts_total")
-                    .Help("Webhook POSTs, by outcome: delivered (2xx), failed (to be retried "
-                          "or given up), rejected (a status that is not retried).")
+                    .Help("Webhook attempts, by outcome: delivered (2xx), failed (to be "
+                          "retried or given up), rejected (a status that is not retried, 3xx "
+                          "included), blocked (the SSRF guard refused the destination; nothing "
+                          "sent, dead-lettered at once).")
                     .Register(registry)),
       results_(prometheus::BuildCounter()
                    .Name("va_output_manager_webhook_deliveries_total")
@@ -110,7 +116,7 @@ WebhookDeliverer::WebhookDeliverer(DeliveryOptions options, DeadLetterStore& dea
                  .Help("Webhook deliveries waiting for a worker.")
                  .Register(registry)
                  .Add({})) {
-  for (const char* outcome : {"delivered", "failed", "rejected"})
+  for (const char* outcome : {"delivered", "failed", "rejected", "blocked"})
     attempts_.Add({{"outcome", outcome}});
   for (const char* result : {"delivered", "dead_lettered"}) results_.Add({{"result", result}});
   for (std::size_t i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
@@ -173,41 +179,71 @@ void WebhookDeliverer::work() {
   }
 }
 
+va::service::HttpResult WebhookDeliverer::post(const Delivery& delivery,
+                                               const va::service::Destination& destination) const {
+  const std::string timestamp =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+  va::service::HttpRequest request;
+  request.method = "POST";
+  request.url = delivery.url;
+  request.body = delivery.body;
+  request.headers = {
+      {"Content-Type", "application/json"},
+      {std::string(kTimestampHeader), timestamp},
+      {std::string(kSignatureHeader), signWebhook(options_.secret, timestamp, delivery.body)},
+      {std::string(kDeliveryIdHeader), delivery.id}};
+  // A host name connects to the address the guard checked, with no lookup of curl's own.
+  if (std::string entry = destination.resolveEntry(); !entry.empty()) {
+    va::service::HttpClientOptions pinned = client_.options();
+    pinned.resolve = {std::move(entry)};
+    return va::service::HttpClient(std::move(pinned)).send(request);
+  }
+  return client_.send(request);
+}
+
 void WebhookDeliverer::deliver(const Delivery& delivery) {
   std::string reason;
   for (int attempt = 1; attempt <= options_.maxAttempts; ++attempt) {
-    const std::string timestamp =
-        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count());
-    va::service::HttpRequest request;
-    request.method = "POST";
-    request.url = delivery.url;
-    request.body = delivery.body;
-    request.headers = {
-        {"Content-Type", "application/json"},
-        {std::string(kTimestampHeader), timestamp},
-        {std::string(kSignatureHeader), signWebhook(options_.secret, timestamp, delivery.body)},
-        {std::string(kDeliveryIdHeader), delivery.id}};
-    const va::service::HttpResult result = client_.send(request);
     std::optional<std::chrono::milliseconds> wait;
-    if (result.ok() && result->ok()) {
-      attempts_.Add({{"outcome", "delivered"}}).Increment();
-      results_.Add({{"result", "delivered"}}).Increment();
-      spdlog::info("webhook {} delivered to {} (attempt {}, status {})", delivery.id, delivery.url,
-                   attempt, result->status);
+    // Checked on every attempt, with no host allowlist: any public address, resolved now.
+    const va::service::Result<va::service::Destination, va::service::Refusal> destination =
+        guard_.check(delivery.url, {});
+    if (!destination && destination.error().kind == va::service::Refusal::Kind::kBlocked) {
+      attempts_.Add({{"outcome", "blocked"}}).Increment();
+      deadLetter(delivery, attempt - 1, "blocked: " + destination.error().reason);
       return;
     }
-    if (result.ok()) {
-      reason = "HTTP " + std::to_string(result->status);
-      if (!retryableStatus(result->status)) {
-        attempts_.Add({{"outcome", "rejected"}}).Increment();
-        deadLetter(delivery, attempt, reason + " (not retried)");
+    if (!destination) {
+      reason = destination.error().reason;  // no DNS answer: retried like a connection error
+    } else {
+      const va::service::HttpResult result = post(delivery, *destination);
+      if (result.ok() && result->ok()) {
+        attempts_.Add({{"outcome", "delivered"}}).Increment();
+        results_.Add({{"result", "delivered"}}).Increment();
+        spdlog::info("webhook {} delivered to {} (attempt {}, status {})", delivery.id,
+                     delivery.url, attempt, result->status);
         return;
       }
-      wait = retryAfter(*result);
-    } else {
-      reason = result.error().toError().message();
+      if (result.ok()) {
+        reason = "HTTP " + std::to_string(result->status);
+        if (result->status >= 300 && result->status < 400) {
+          const std::string location = result->header("Location").value_or("");
+          reason += location.empty() ? " (a redirect, not followed)"
+                                     : " (a redirect to " + location.substr(0, kMaxLocationBytes) +
+                                           (location.size() > kMaxLocationBytes ? "..." : "") +
+                                           ", not followed)";
+        }
+        if (!retryableStatus(result->status)) {
+          attempts_.Add({{"outcome", "rejected"}}).Increment();
+          deadLetter(delivery, attempt, reason + " (not retried)");
+          return;
+        }
+        wait = retryAfter(*result);
+      } else {
+        reason = result.error().toError().message();
+      }
     }
     attempts_.Add({{"outcome", "failed"}}).Increment();
     if (attempt == options_.maxAttempts) break;

@@ -2,8 +2,14 @@
 // retries and exponential backoff with full jitter, and a dead-letter record after the last
 // failure (or for what is still queued when the process stops), so that nothing accepted is
 // lost silently.
-//   Retried: connection errors, timeouts, 408, 429 and 5xx. Not retried: other statuses (the
-//   receiver rejected the payload); they go to the dead letters at once.
+//   Retried: connection errors, timeouts, a host that does not resolve, 408, 429 and 5xx. Not
+//   retried: other statuses (the receiver rejected the payload), 3xx included (redirects are
+//   never followed); they go to the dead letters at once.
+// Callback URLs are the client's, so every attempt goes through the SSRF guard
+// (common/ssrf_guard.h) with no host allowlist: the URL is parsed strictly, its host resolved
+// once, every address checked (no loopback, private, link-local, metadata... address), and the
+// POST connects to exactly the checked address. A blocked destination is not retried: it goes
+// to the dead letters with the reason "blocked: ...".
 #pragma once
 
 #include <prometheus/counter.h>
@@ -15,6 +21,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,6 +32,7 @@
 #include "workloads/common/config.h"
 #include "workloads/common/http_client.h"
 #include "workloads/common/result.h"
+#include "workloads/common/ssrf_guard.h"
 
 namespace va::output_manager {
 
@@ -74,6 +82,10 @@ struct DeliveryOptions {
   std::chrono::milliseconds backoffCap{30000};
   std::size_t queueCapacity = 1000;
   std::size_t workers = 4;
+  // IP literals the SSRF guard lets through although they are internal
+  // (WEBHOOK_ALLOW_ADDRESSES; tests: 127.0.0.1).
+  std::vector<std::string> allowedAddresses{};
+  std::shared_ptr<const va::service::Resolver> resolver{};  // the system's when null
 };
 
 class WebhookDeliverer {
@@ -93,15 +105,22 @@ class WebhookDeliverer {
 
   [[nodiscard]] std::size_t queued() const;
 
+  // The guard every attempt goes through (also for checking a callback_url when it is given).
+  [[nodiscard]] const va::service::SsrfGuard& guard() const { return guard_; }
+
  private:
   void work();
   void deliver(const Delivery& delivery);
+  // One signed POST to the checked destination.
+  [[nodiscard]] va::service::HttpResult post(const Delivery& delivery,
+                                             const va::service::Destination& destination) const;
   // Stopping and the drain time is over (call with mutex_ held).
   [[nodiscard]] bool pastDeadline() const;
   void deadLetter(const Delivery& delivery, int attempts, std::string reason);
 
   DeliveryOptions options_;
   DeadLetterStore& deadLetters_;
+  va::service::SsrfGuard guard_;
   va::service::HttpClient client_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

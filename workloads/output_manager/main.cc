@@ -8,6 +8,10 @@
 //   WEBHOOK_BACKOFF_CAP (30s), WEBHOOK_QUEUE_CAPACITY (1000), WEBHOOK_WORKERS (4)
 //   DEAD_LETTER_FILE             JSON lines of failed deliveries (/tmp/va-dead-letters.jsonl,
 //                                on the pod's emptyDir)
+//   WEBHOOK_ALLOW_ADDRESSES      a comma list of IP literals the SSRF guard lets callbacks go to
+//                                although they are internal (for tests: 127.0.0.1); empty by
+//                                default: callbacks go to public addresses only
+// Exits 78 with a JSON log line naming the variable when the configuration is invalid.
 // On SIGTERM: stop accepting, drain requests, then deliver what is queued for up to
 // VA_DRAIN_TIMEOUT and dead-letter the rest.
 #include <prometheus/registry.h>
@@ -15,11 +19,14 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "workloads/common/config.h"
 #include "workloads/common/http_server.h"
 #include "workloads/common/logging.h"
 #include "workloads/common/otlp_exporter.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/common/tracing.h"
 #include "workloads/output_manager/delivery.h"
 #include "workloads/output_manager/output_manager.h"
@@ -36,8 +43,14 @@ int main() {
       .durationMs("WEBHOOK_BACKOFF_CAP", std::chrono::seconds(30))
       .integer("WEBHOOK_QUEUE_CAPACITY", 1000, 1, 100000)
       .integer("WEBHOOK_WORKERS", 4, 1, 64)
-      .string("DEAD_LETTER_FILE", "/tmp/va-dead-letters.jsonl");
+      .string("DEAD_LETTER_FILE", "/tmp/va-dead-letters.jsonl")
+      .string("WEBHOOK_ALLOW_ADDRESSES", "");
   const Config config = valueOrExit(spec.load(), "configuration");
+  const Result<std::vector<std::string>> allowed =
+      SsrfGuard::parseAddressList(config.string("WEBHOOK_ALLOW_ADDRESSES"));
+  if (!allowed) {
+    exitWithError("configuration", allowed.error().withContext("WEBHOOK_ALLOW_ADDRESSES"));
+  }
   initLogging("output-manager", config);
   spdlog::info("configuration {}", config.describe().dump());
   std::shared_ptr<OtlpHttpExporter> exporter =
@@ -56,6 +69,11 @@ int main() {
     options.backoffCap = config.durationMs("WEBHOOK_BACKOFF_CAP");
     options.queueCapacity = static_cast<std::size_t>(config.integer("WEBHOOK_QUEUE_CAPACITY"));
     options.workers = static_cast<std::size_t>(config.integer("WEBHOOK_WORKERS"));
+    options.allowedAddresses = *allowed;
+    if (!allowed->empty()) {
+      spdlog::warn("WEBHOOK_ALLOW_ADDRESSES lets callbacks go to {} internal address(es)",
+                   allowed->size());
+    }
     deliverer =
         std::make_unique<va::output_manager::WebhookDeliverer>(options, deadLetters, *registry);
   } else {

@@ -9,6 +9,7 @@
 
 #include "workloads/common/http_errors.h"
 #include "workloads/common/logging.h"
+#include "workloads/common/ssrf_guard.h"
 
 namespace va::output_manager {
 namespace {
@@ -49,20 +50,13 @@ std::string randomId() {
   return out;
 }
 
-std::optional<Reply> checkUrl(const std::string& url) {
+// The cheap part of the SSRF guard, at acceptance: the URL's form and, for an IP literal, its
+// range; no DNS lookup (each delivery attempt checks the name's addresses).
+std::optional<Reply> checkUrl(const va::service::SsrfGuard& guard, const std::string& url) {
   if (url.size() > kMaxUrlBytes) return invalidField("callback_url", "longer than 2048 bytes");
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return invalidField("callback_url", "must be an http:// or https:// URL");
-  }
-  const std::size_t hostStart = url.find("://") + 3;
-  if (hostStart >= url.size() || url[hostStart] == '/') {
-    return invalidField("callback_url", "has no host");
-  }
-  for (const char c : url) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7F) {
-      return invalidField("callback_url", "must not contain spaces or control characters");
-    }
-  }
+  const va::service::Result<va::service::Destination, va::service::Refusal> checked =
+      guard.checkWithoutResolving(url, {});
+  if (!checked) return invalidField("callback_url", checked.error().reason);
   return std::nullopt;
 }
 
@@ -126,7 +120,10 @@ Reply OutputManager::reply(std::string_view body) const {
     if (!request["callback_url"].is_string())
       return invalidField("callback_url", "must be a string");
     callbackUrl = request["callback_url"].get<std::string>();
-    if (auto error = checkUrl(*callbackUrl)) return *error;
+    const std::optional<Reply> error = deliverer_ != nullptr
+                                           ? checkUrl(deliverer_->guard(), *callbackUrl)
+                                           : checkUrl(va::service::SsrfGuard(), *callbackUrl);
+    if (error) return *error;
     if (deliverer_ == nullptr) {
       return invalidField("callback_url",
                           "webhooks are off here (no WEBHOOK_SIGNING_SECRET_FILE is configured)");

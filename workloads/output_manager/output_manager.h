@@ -7,7 +7,9 @@
 //     503 + Retry-After when the webhook queue is full (nothing is half accepted).
 //   GET /v1/dead-letters?limit=N   the newest failed deliveries (default 50, at most 1000)
 // The webhook body is {"conversation_id","message_id","reply","delivery_id","sent_at"}.
-// Bad input gets 400 naming the field.
+// Bad input gets 400 naming the field; a callback_url too when it is not a plain http(s) URL
+// or is an IP literal in a blocked range (loopback, private, link-local...: the SSRF guard,
+// common/ssrf_guard.h, without a DNS lookup; each delivery attempt runs the full check).
 #pragma once
 
 #include <prometheus/counter.h>

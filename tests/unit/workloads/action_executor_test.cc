@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "tests/unit/workloads/test_support.h"
-#include "workloads/action_executor/ssrf_guard.h"
 #include "workloads/common/http_server.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/nlu/assistant.h"
 #include "workloads/output_manager/webhook.h"
 
@@ -27,6 +27,7 @@ namespace va::action_executor {
 namespace {
 
 using nlohmann::json;
+using service::blockedReason;
 using service::Secret;
 using service::testing::LocalServer;
 
@@ -364,6 +365,43 @@ TEST(SsrfGuardTest, EveryAnswerMustBePublic) {
   EXPECT_EQ(pinned->resolveEntry(), "v6.example.com:8080:[2606:2800:220:1::1]");
 }
 
+TEST(SsrfGuardTest, AnEmptyHostListMeansAnyPublicHost) {
+  // output-manager's callbacks: no host allowlist, the address checks all the same.
+  auto resolver = std::make_shared<ScriptedResolver>(
+      std::vector<std::vector<std::string>>{{"93.184.216.34"}, {"10.1.2.3"}});
+  const SsrfGuard guard({}, resolver);
+  const auto any = guard.check("https://hooks.example.net/x", {});
+  ASSERT_TRUE(any.ok()) << any.error().reason;
+  EXPECT_EQ(any->resolveEntry(), "hooks.example.net:443:93.184.216.34");
+  EXPECT_EQ(guard.check("https://hooks.example.net/x", {}).error().reason,
+            "host \"hooks.example.net\" resolves to 10.1.2.3, private (10.0.0.0/8)");
+  EXPECT_EQ(guard.check("http://169.254.169.254/", {}).error().reason,
+            "address 169.254.169.254 is link-local (169.254.0.0/16)");
+  EXPECT_FALSE(guard.check("http://localhost/", {}).ok());
+  EXPECT_TRUE(guard.check("http://93.184.216.34/", {}).ok());
+  EXPECT_EQ(resolver->lookups(), 2U);
+}
+
+TEST(SsrfGuardTest, CheckingWithoutResolvingNeverLooksUp) {
+  auto resolver =
+      std::make_shared<ScriptedResolver>(std::vector<std::vector<std::string>>{{"10.1.2.3"}});
+  const SsrfGuard guard({"127.0.0.1"}, resolver);
+  const auto name = guard.checkWithoutResolving("https://hooks.example.net/x", {});
+  ASSERT_TRUE(name.ok()) << name.error().reason;
+  EXPECT_FALSE(name->literal);
+  EXPECT_EQ(name->address, "");
+  const auto literal = guard.checkWithoutResolving("http://127.0.0.1:8080/", {});
+  ASSERT_TRUE(literal.ok()) << literal.error().reason;
+  EXPECT_EQ(literal->address, "127.0.0.1");
+  EXPECT_EQ(guard.checkWithoutResolving("http://10.0.0.1/", {}).error().reason,
+            "address 10.0.0.1 is private (10.0.0.0/8)");
+  EXPECT_EQ(guard.checkWithoutResolving("ftp://x/", {}).error().reason,
+            "bad URL: scheme \"ftp\" is not allowed (http and https only)");
+  EXPECT_EQ(guard.checkWithoutResolving("http://a.example.com/", {"b.example.com"}).error().reason,
+            "host \"a.example.com\" is not allowed for this action (allowed: b.example.com)");
+  EXPECT_EQ(resolver->lookups(), 0U);
+}
+
 TEST(SsrfGuardTest, LocalhostStaysBlockedWhenTheSystemResolvesIt) {
   // Blocked by name; and were it resolved, ::1 (or 127.0.0.1 alone) is not the opted-in literal.
   const SsrfGuard guard({"127.0.0.1"});
@@ -692,6 +730,20 @@ TEST_F(ExecutorTest, RedirectsAreCheckedAgainAtEveryHop) {
   EXPECT_EQ(loop.body["error"]["message"], "action redirect: more than 3 redirects");
   EXPECT_EQ(redirects_.load(), 4);  // the first call and three hops
   EXPECT_EQ(runs("redirect", "blocked"), 7);
+}
+
+TEST_F(ExecutorTest, AnActionWithoutAllowedHostsIsRefused) {
+  // Parsed definitions always have some (the URL's host by default); one built in code may
+  // not, and an empty list must not turn into the guard's "any public host".
+  nlu::Assistant assistant = assistantWith(actions());
+  for (nlu::ActionSpec& action : assistant.actions) action.allowed_hosts.clear();
+  const ActionExecutor ex(std::move(assistant), options(), registry_);
+  const Reply reply = ex.run("flaky", "{}");
+  EXPECT_EQ(reply.status, 403);
+  EXPECT_EQ(reply.body["error"]["code"], "blocked");
+  EXPECT_EQ(reply.body["error"]["message"], "action flaky has no allowed_hosts");
+  EXPECT_TRUE(seen().empty());
+  EXPECT_EQ(runs("flaky", "blocked"), 1);
 }
 
 TEST_F(ExecutorTest, DnsRebindingCannotMoveThePinnedAddress) {

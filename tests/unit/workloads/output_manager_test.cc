@@ -1,7 +1,10 @@
 // output-manager: webhook signatures (checked against Python's hmac for the same input),
 // deliveries to a receiver on 127.0.0.1 (signed, retried on 5xx with backoff, not retried on
 // 4xx, dead-lettered after the last attempt or at shutdown), the queue bound, and the API's
-// bad-input answers.
+// bad-input answers. The SSRF guard: 127.0.0.1 is opted in (WEBHOOK_ALLOW_ADDRESSES) for the
+// receivers; blocked literals are refused at acceptance, a blocked name (localhost, a name
+// resolving to a private address, DNS rebinding between attempts) is dead-lettered "blocked"
+// without a retry, a name is pinned to the address checked, and a 302 is never followed.
 #include "workloads/output_manager/output_manager.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +22,7 @@
 #include <vector>
 
 #include "tests/unit/workloads/test_support.h"
+#include "workloads/common/ssrf_guard.h"
 #include "workloads/output_manager/delivery.h"
 #include "workloads/output_manager/webhook.h"
 
@@ -25,6 +30,8 @@ namespace va::output_manager {
 namespace {
 
 using nlohmann::json;
+using service::Error;
+using service::Result;
 using service::Secret;
 using service::testing::eventually;
 
@@ -61,6 +68,7 @@ class Receiver {
                            req.get_header_value("X-VA-Signature"),
                            req.get_header_value("X-VA-Delivery-Id"), req.body});
       res.status = next_ < statuses_.size() ? statuses_[next_++] : 200;
+      if (!location_.empty()) res.set_header("Location", location_);
       res.set_content("{}", "application/json");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -73,6 +81,12 @@ class Receiver {
   }
   [[nodiscard]] std::string url() const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
+  }
+  [[nodiscard]] int port() const { return port_; }
+  // Every answer carries this Location header from now on.
+  void redirectTo(std::string location) {
+    std::lock_guard lock(mutex_);
+    location_ = std::move(location);
   }
   struct Received {
     std::string timestamp, signature, deliveryId, body;
@@ -89,6 +103,7 @@ class Receiver {
   std::mutex mutex_;
   std::vector<int> statuses_;
   std::size_t next_ = 0;
+  std::string location_;
   std::vector<Received> received_;
 };
 
@@ -122,7 +137,46 @@ DeliveryOptions fastOptions() {
   options.backoffBase = std::chrono::milliseconds(10);
   options.backoffCap = std::chrono::milliseconds(50);
   options.workers = 2;
+  options.allowedAddresses = {"127.0.0.1"};  // the receivers (WEBHOOK_ALLOW_ADDRESSES)
   return options;
+}
+
+// Answers from a script, one per lookup (the last one again when the script runs out).
+class ScriptedResolver : public service::Resolver {
+ public:
+  explicit ScriptedResolver(std::vector<std::vector<std::string>> answers)
+      : answers_(std::move(answers)) {}
+  [[nodiscard]] Result<std::vector<std::string>> resolve(const std::string& host) const override {
+    const std::lock_guard lock(mutex_);
+    hosts_.push_back(host);
+    const std::size_t index = std::min(lookups_++, answers_.size() - 1);
+    if (answers_[index].empty()) return Error("Name or service not known");
+    return answers_[index];
+  }
+  std::size_t lookups() const {
+    const std::lock_guard lock(mutex_);
+    return lookups_;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> answers_;
+  mutable std::mutex mutex_;
+  mutable std::size_t lookups_ = 0;
+  mutable std::vector<std::string> hosts_;
+};
+
+// The value of a counter with the given label, 0 when there is none.
+double counter(prometheus::Registry& registry, const std::string& name, const std::string& label,
+               const std::string& value) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& pair : metric.label) {
+        if (pair.name == label && pair.value == value) return metric.counter.value;
+      }
+    }
+  }
+  return 0;
 }
 
 Delivery delivery(const std::string& url, const std::string& id = "d-1") {
@@ -195,6 +249,73 @@ TEST(WebhookDelivererTest, AnUnreachableReceiverIsDeadLettered) {
   deliverer.stop(std::chrono::seconds(1));
   EXPECT_NE(dead.recent(1).at(0)["reason"].get<std::string>().find("refused"), std::string::npos)
       << dead.recent(1).at(0).dump();
+}
+
+TEST(WebhookDelivererTest, LocalhostIsBlockedAndNotRetried) {
+  // Blocked by name even with 127.0.0.1 opted in (it would resolve to ::1 too); the receiver
+  // listens on the port, so a call that got through would show up there.
+  Receiver receiver;
+  MemoryDeadLetters dead;
+  prometheus::Registry registry;
+  WebhookDeliverer deliverer(fastOptions(), dead, registry);
+  ASSERT_TRUE(
+      deliverer.enqueue(delivery("http://localhost:" + std::to_string(receiver.port()) + "/hook")));
+  ASSERT_TRUE(eventually([&] { return dead.size() == 1; }));
+  deliverer.stop(std::chrono::seconds(1));
+  EXPECT_TRUE(receiver.received().empty());
+  const json letter = dead.recent(1).at(0);
+  EXPECT_EQ(letter["reason"], "blocked: host \"localhost\" is a localhost name");
+  EXPECT_EQ(letter["attempts"], 0);
+  EXPECT_EQ(letter.dump().find("whsec_test"), std::string::npos) << letter.dump();
+  const std::string attempts = "va_output_manager_webhook_attempts_total";
+  EXPECT_EQ(counter(registry, attempts, "outcome", "blocked"), 1);
+  EXPECT_EQ(counter(registry, attempts, "outcome", "failed"), 0);
+  EXPECT_EQ(
+      counter(registry, "va_output_manager_webhook_deliveries_total", "result", "dead_lettered"),
+      1);
+}
+
+TEST(WebhookDelivererTest, ANamePinnedToTheCheckedAddressAndRecheckedOnEveryAttempt) {
+  // "hooks.test" exists for this resolver only: first the opted-in 127.0.0.1 (the receiver
+  // answers 500), then the metadata address. The first POST reaches the receiver, so curl
+  // connected to the address checked; the retry is checked again and blocked.
+  Receiver receiver({500});
+  auto resolver = std::make_shared<ScriptedResolver>(
+      std::vector<std::vector<std::string>>{{"127.0.0.1"}, {"169.254.169.254"}});
+  MemoryDeadLetters dead;
+  prometheus::Registry registry;
+  DeliveryOptions options = fastOptions();
+  options.resolver = resolver;
+  WebhookDeliverer deliverer(options, dead, registry);
+  ASSERT_TRUE(deliverer.enqueue(
+      delivery("http://hooks.test:" + std::to_string(receiver.port()) + "/hook")));
+  ASSERT_TRUE(eventually([&] { return dead.size() == 1; }));
+  deliverer.stop(std::chrono::seconds(1));
+  EXPECT_EQ(receiver.received().size(), 1U);
+  EXPECT_EQ(resolver->lookups(), 2U);
+  const json letter = dead.recent(1).at(0);
+  EXPECT_EQ(letter["reason"],
+            "blocked: host \"hooks.test\" resolves to 169.254.169.254, link-local "
+            "(169.254.0.0/16)");
+  EXPECT_EQ(letter["attempts"], 1);
+}
+
+TEST(WebhookDelivererTest, ARedirectIsNotFollowed) {
+  Receiver target;
+  Receiver receiver({302});
+  receiver.redirectTo(target.url());
+  MemoryDeadLetters dead;
+  prometheus::Registry registry;
+  WebhookDeliverer deliverer(fastOptions(), dead, registry);
+  ASSERT_TRUE(deliverer.enqueue(delivery(receiver.url())));
+  ASSERT_TRUE(eventually([&] { return dead.size() == 1; }));
+  deliverer.stop(std::chrono::seconds(1));
+  EXPECT_EQ(receiver.received().size(), 1U);  // not retried either
+  EXPECT_TRUE(target.received().empty());
+  const json letter = dead.recent(1).at(0);
+  EXPECT_EQ(letter["attempts"], 1);
+  EXPECT_EQ(letter["reason"],
+            "HTTP 302 (a redirect to " + target.url() + ", not followed) (not retried)");
 }
 
 TEST(WebhookDelivererTest, TheQueueIsBoundedAndShutdownDeadLettersWhatIsLeft) {
@@ -305,6 +426,65 @@ TEST(OutputManagerTest, BadInputIs400NamingTheField) {
   EXPECT_EQ(withoutWebhooks.deadLetters("0").status, 400);
   EXPECT_EQ(withoutWebhooks.deadLetters("abc").status, 400);
   EXPECT_EQ(withoutWebhooks.deadLetters(std::nullopt).status, 200);
+}
+
+TEST(OutputManagerTest, ABlockedCallbackUrlIs400AndNothingIsQueued) {
+  MemoryDeadLetters dead;
+  prometheus::Registry registry;
+  auto resolver =
+      std::make_shared<ScriptedResolver>(std::vector<std::vector<std::string>>{{"93.184.216.34"}});
+  DeliveryOptions options = fastOptions();
+  options.resolver = resolver;
+  WebhookDeliverer deliverer(options, dead, registry);
+  const OutputManager manager(&deliverer, dead, registry);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"http://169.254.169.254/x",
+       "callback_url: address 169.254.169.254 is link-local (169.254.0.0/16)"},
+      {"http://10.0.0.1/", "callback_url: address 10.0.0.1 is private (10.0.0.0/8)"},
+      {"http://[::ffff:127.0.0.1]/", "callback_url: address ::ffff:127.0.0.1 is IPv4-mapped"},
+      {"http://2130706433/", "callback_url: address 127.0.0.1 is loopback"},
+      {"http://127.0.0.2/", "callback_url: address 127.0.0.2 is loopback"},
+      {"http://localhost/", "callback_url: host \"localhost\" is a localhost name"},
+      {"http://user@example.com/", "callback_url: bad URL: user info is not allowed"},
+      {"ftp://x", "callback_url: bad URL: scheme \"ftp\" is not allowed"},
+  };
+  for (const auto& [url, expected] : cases) {
+    const Reply r = manager.reply(
+        json{{"conversation_id", "c"}, {"reply", {{"text", "x"}}}, {"callback_url", url}}.dump());
+    EXPECT_EQ(r.status, 400) << url;
+    EXPECT_EQ(r.body["error"]["code"], "invalid_field") << url;
+    EXPECT_EQ(r.body["error"]["message"].get<std::string>().rfind(expected, 0), 0U)
+        << url << " -> " << r.body.dump();
+  }
+  deliverer.stop(std::chrono::seconds(1));
+  EXPECT_EQ(counter(registry, "va_output_manager_replies_total", "callback", "queued"), 0);
+  EXPECT_EQ(dead.size(), 0U);          // a queued one would be dead-lettered as blocked
+  EXPECT_EQ(resolver->lookups(), 0U);  // no DNS at acceptance
+}
+
+TEST(OutputManagerTest, ANameResolvingToAPrivateAddressIsDeadLetteredAsBlocked) {
+  // Accepted (no DNS at acceptance), then refused by the delivery's full check.
+  MemoryDeadLetters dead;
+  prometheus::Registry registry;
+  auto resolver = std::make_shared<ScriptedResolver>(
+      std::vector<std::vector<std::string>>{{"93.184.216.34", "10.1.2.3"}});
+  DeliveryOptions options = fastOptions();
+  options.resolver = resolver;
+  WebhookDeliverer deliverer(options, dead, registry);
+  const OutputManager manager(&deliverer, dead, registry);
+  const Reply r = manager.reply(json{{"conversation_id", "c"},
+                                     {"reply", {{"text", "x"}}},
+                                     {"callback_url", "https://hooks.example.net/x"}}
+                                    .dump());
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  ASSERT_TRUE(eventually([&] { return dead.size() == 1; }));
+  deliverer.stop(std::chrono::seconds(1));
+  const json letter = dead.recent(1).at(0);
+  EXPECT_EQ(letter["reason"],
+            "blocked: host \"hooks.example.net\" resolves to 10.1.2.3, private (10.0.0.0/8)");
+  EXPECT_EQ(letter["delivery_id"], r.body["callback"]["delivery_id"]);
+  EXPECT_EQ(resolver->lookups(), 1U);  // blocked: not retried
+  EXPECT_EQ(counter(registry, "va_output_manager_webhook_attempts_total", "outcome", "blocked"), 1);
 }
 
 TEST(OutputManagerTest, AFullQueueIs503WithRetryAfter) {

@@ -1,4 +1,4 @@
-#include "workloads/action_executor/ssrf_guard.h"
+#include "workloads/common/ssrf_guard.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace va::action_executor {
+namespace va::service {
 namespace {
 
 std::string lowerCase(std::string_view text) {
@@ -306,8 +306,8 @@ bool SsrfGuard::allowedAddress(const std::string& address) const {
          allowedAddresses_.end();
 }
 
-Result<Destination, Refusal> SsrfGuard::check(std::string_view url,
-                                              const std::vector<std::string>& allowedHosts) const {
+Result<Destination, Refusal> SsrfGuard::checkWithoutResolving(
+    std::string_view url, const std::vector<std::string>& allowedHosts) const {
   const auto blocked = [](std::string reason) {
     return Refusal{Refusal::Kind::kBlocked, std::move(reason)};
   };
@@ -318,49 +318,58 @@ Result<Destination, Refusal> SsrfGuard::check(std::string_view url,
   if (host == "localhost" || (host.size() > 10 && host.ends_with(".localhost"))) {
     return blocked("host \"" + host + "\" is a localhost name");
   }
-  if (std::find(allowedHosts.begin(), allowedHosts.end(), host) == allowedHosts.end()) {
+  if (!allowedHosts.empty() &&
+      std::find(allowedHosts.begin(), allowedHosts.end(), host) == allowedHosts.end()) {
     std::string allowed;
     for (const std::string& name : allowedHosts) allowed += (allowed.empty() ? "" : ", ") + name;
     return blocked("host \"" + host + "\" is not allowed for this action (allowed: " + allowed +
                    ")");
   }
-
-  std::vector<std::string> addresses;
   if (const std::optional<std::string> numeric = numericHost(host)) {
     if (std::optional<std::string> reason = blockedReason(*numeric);
         reason && !(allowedAddress(*numeric) && *numeric == host)) {
       return blocked("address " + *numeric + " is " + *reason);
     }
-    // 2130706433 or 0x5db8d822 may be public, but no legitimate action writes an address so.
+    // 2130706433 or 0x5db8d822 may be public, but no legitimate caller writes an address so.
     if (*numeric != host) {
       return blocked("address \"" + host + "\" is not written in the usual form (" + *numeric +
                      ")");
     }
     destination.literal = true;
-    addresses.push_back(*numeric);
-  } else {
-    Result<std::vector<std::string>> resolved = resolver_->resolve(host);
-    if (!resolved || resolved->empty()) {
-      return Refusal{Refusal::Kind::kUnresolved,
-                     "cannot resolve \"" + host + "\"" +
-                         (resolved ? std::string() : ": " + resolved.error().message())};
-    }
-    // Every address must pass: a name with a public and an internal answer is refused.
-    for (const std::string& address : *resolved) {
-      const std::optional<std::string> canonical = canonicalAddress(address);
-      if (!canonical) return blocked("host \"" + host + "\" resolves to a malformed address");
-      if (allowedAddress(*canonical)) {
-        addresses.push_back(*canonical);
-        continue;
-      }
-      if (std::optional<std::string> reason = blockedReason(*canonical)) {
-        return blocked("host \"" + host + "\" resolves to " + *canonical + ", " + *reason);
-      }
-      addresses.push_back(*canonical);
-    }
+    destination.address = *numeric;
   }
-  destination.address = addresses.front();
   return destination;
 }
 
-}  // namespace va::action_executor
+Result<Destination, Refusal> SsrfGuard::check(std::string_view url,
+                                              const std::vector<std::string>& allowedHosts) const {
+  Result<Destination, Refusal> destination = checkWithoutResolving(url, allowedHosts);
+  if (!destination || destination->literal) return destination;
+  const std::string& host = destination->url.host;
+  Result<std::vector<std::string>> resolved = resolver_->resolve(host);
+  if (!resolved || resolved->empty()) {
+    return Refusal{Refusal::Kind::kUnresolved,
+                   "cannot resolve \"" + host + "\"" +
+                       (resolved ? std::string() : ": " + resolved.error().message())};
+  }
+  // Every address must pass: a name with a public and an internal answer is refused.
+  std::string first;
+  for (const std::string& address : *resolved) {
+    const std::optional<std::string> canonical = canonicalAddress(address);
+    if (!canonical) {
+      return Refusal{Refusal::Kind::kBlocked,
+                     "host \"" + host + "\" resolves to a malformed address"};
+    }
+    if (!allowedAddress(*canonical)) {
+      if (std::optional<std::string> reason = blockedReason(*canonical)) {
+        return Refusal{Refusal::Kind::kBlocked,
+                       "host \"" + host + "\" resolves to " + *canonical + ", " + *reason};
+      }
+    }
+    if (first.empty()) first = *canonical;
+  }
+  destination->address = std::move(first);
+  return destination;
+}
+
+}  // namespace va::service
