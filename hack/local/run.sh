@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs the VA's components as processes on loopback: `make run-local` (in the foreground until
-# Ctrl-C), and the conversation test and the workload benchmark (start/stop).
-#   hack/local/run.sh start|stop|foreground
+# Runs the VA's eight components as processes on loopback, against a real Redis and a real
+# PostgreSQL that it starts itself (hack/local/stores.sh): `make run-local` (in the foreground
+# until Ctrl-C), and the conversation test and the workload benchmark (start/stop).
+#   hack/local/run.sh start|stop|foreground|consolidate
+# (consolidate runs long-term-mem's consolidation job once, as the CronJob does.)
 # Environment:
 #   BIN_DIR                the build tree (default build)
-#   VA_LOCAL_DIR           state: logs, pids, the generated API key and secrets (_output/local)
+#   VA_LOCAL_DIR           state: logs, pids, the generated API key and secrets, the stores'
+#                          data (_output/local)
 #   VA_LOCAL_PORT          input-processor's port; the others follow it (default 18080:
 #                          prefrontal-cortex 18081, language-center 18082, action-executor
-#                          18083, output-manager 18084)
+#                          18083, output-manager 18084, short-term-mem 18085, long-term-mem
+#                          18086, conversation-log 18087, Redis 18088, PostgreSQL 18089)
 #   ASSISTANT_FILE         an assistant definition for every component (default: the built-in)
 #   ACTION_ALLOW_ADDRESSES addresses action-executor may call although private (tests: 127.0.0.1);
 #                          passed to output-manager as WEBHOOK_ALLOW_ADDRESSES too, so that
@@ -24,7 +28,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN_DIR=$(cd "${BIN_DIR:-$ROOT/build}" && pwd)
 DIR=${VA_LOCAL_DIR:-$ROOT/_output/local}
 BASE=${VA_LOCAL_PORT:-18080}
-COMPONENTS=(language-center action-executor output-manager prefrontal-cortex input-processor)
+COMPONENTS=(conversation-log short-term-mem long-term-mem language-center action-executor
+  output-manager prefrontal-cortex input-processor)
+export VA_STORES_DIR="$DIR/stores" VA_REDIS_PORT=$((BASE + 8)) VA_POSTGRES_PORT=$((BASE + 9))
+STORES="$ROOT/hack/local/stores.sh"
 
 port_of() {
   case "$1" in
@@ -33,6 +40,9 @@ port_of() {
     language-center) echo $((BASE + 2)) ;;
     action-executor) echo $((BASE + 3)) ;;
     output-manager) echo $((BASE + 4)) ;;
+    short-term-mem) echo $((BASE + 5)) ;;
+    long-term-mem) echo $((BASE + 6)) ;;
+    conversation-log) echo $((BASE + 7)) ;;
   esac
 }
 url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
@@ -64,6 +74,7 @@ env_of() {
   case "$c" in
     input-processor)
       printf 'PREFRONTAL_CORTEX_URL=%s\nAPI_KEYS_FILE=%s\n' "$(url_of prefrontal-cortex)" "$DIR/api-keys"
+      printf 'CONVERSATION_LOG_URL=%s\n' "$(url_of conversation-log)"
       printf 'JWT_HS256_SECRET_FILE=%s\nJWT_ISSUER=va-local\nJWT_AUDIENCE=va\n' "$DIR/jwt-secret"
       printf 'RATE_LIMIT_RPS=%s\nRATE_LIMIT_BURST=%s\n' "${RATE_LIMIT_RPS:-20}" "${RATE_LIMIT_BURST:-40}"
       [ -n "${ACTION_ALLOW_ADDRESSES:-}" ] && printf 'WEBHOOK_ALLOW_ADDRESSES=%s\n' "$ACTION_ALLOW_ADDRESSES"
@@ -71,7 +82,12 @@ env_of() {
     prefrontal-cortex)
       printf 'LANGUAGE_CENTER_URL=%s\nACTION_EXECUTOR_URL=%s\nOUTPUT_MANAGER_URL=%s\n' \
         "$(url_of language-center)" "$(url_of action-executor)" "$(url_of output-manager)"
+      printf 'SHORT_TERM_MEM_URL=%s\nLONG_TERM_MEM_URL=%s\n' "$(url_of short-term-mem)" "$(url_of long-term-mem)"
       ;;
+    short-term-mem)
+      printf 'REDIS_URL_FILE=%s\n' "$VA_STORES_DIR/redis-url" ;;
+    long-term-mem | conversation-log)
+      printf 'POSTGRES_DSN_FILE=%s\n' "$VA_STORES_DIR/postgres-dsn" ;;
     action-executor)
       [ -n "${ACTION_ALLOW_ADDRESSES:-}" ] && printf 'ACTION_ALLOW_ADDRESSES=%s\n' "$ACTION_ALLOW_ADDRESSES"
       ;;
@@ -89,6 +105,7 @@ start() {
   done
   stop quiet
   secrets
+  bash "$STORES" start >&2
   for c in "${COMPONENTS[@]}"; do
     env_of "$c" >"$DIR/$c.env"
     # A clean environment: only what env_of says (and PATH), as in a pod.
@@ -124,11 +141,18 @@ stop() {
     kill -KILL "$pid" 2>/dev/null || true
     rm -f "$DIR/$c.pid"
   done
+  bash "$STORES" stop
   [ "${1:-}" = quiet ] || log "stopped"
 }
 
 case "${1:-}" in
   start) start ;;
+  consolidate)
+    env_of long-term-mem | grep -v '^VA_PORT=' >"$DIR/consolidate.env"
+    # shellcheck disable=SC2046 # one NAME=value per line, no spaces
+    env -i PATH="$PATH" $(cat "$DIR/consolidate.env") CONSOLIDATE_LAG=0 \
+      "$(binary_of long-term-mem)" consolidate
+    ;;
   stop) stop ;;
   foreground)
     start
@@ -148,5 +172,5 @@ EOF
       done
     done
     ;;
-  *) die "usage: $0 start|stop|foreground" ;;
+  *) die "usage: $0 start|stop|foreground|consolidate" ;;
 esac

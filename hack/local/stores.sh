@@ -43,7 +43,15 @@ start_redis() {
 start_postgres() {
   local data=$DIR/postgres/data
   mkdir -p "$DIR/postgres"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$DIR/postgres"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$DIR/postgres"
+    # The postgres user must reach its data directory: let it traverse (not list) the parents.
+    local d=$DIR
+    while [ "$d" != / ]; do
+      [ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || chmod o+x "$d"
+      d=$(dirname "$d")
+    done
+  fi
   if [ ! -s "$DIR/postgres-password" ]; then
     (umask 077 && openssl rand -hex 16 >"$DIR/postgres-password")
   fi

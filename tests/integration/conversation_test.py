@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end conversation over the real component processes on loopback (hack/local/run.sh):
-input-processor -> prefrontal-cortex -> language-center / action-executor / output-manager.
+input-processor -> prefrontal-cortex -> language-center / action-executor / output-manager /
+short-term-mem (a real Redis) / long-term-mem (a real PostgreSQL), and conversation-log (the
+same PostgreSQL); then long-term-mem's consolidation job over the logged turns.
 
 A stand-in for the outside world listens on 127.0.0.1: the booking and weather APIs the
 assistant's actions call, and the channel's callback receiver. The test checks a multi-turn
@@ -177,13 +179,14 @@ def main():
     assistant = os.path.join(state, "assistant.yaml")
     with open(assistant, "w") as f:
         f.write(assistant_yaml(world_port))
-    port = free_port_block(5)
+    port = free_port_block(10)
     env = dict(os.environ, BIN_DIR=BIN_DIR, VA_LOCAL_DIR=state, VA_LOCAL_PORT=str(port),
                ASSISTANT_FILE=assistant, ACTION_ALLOW_ADDRESSES="127.0.0.1",
                RATE_LIMIT_RPS="5", RATE_LIMIT_BURST="60")
     subprocess.run(["bash", RUN, "start"], env=env, check=True)
     try:
         run(port, state)
+        stores(port, env)
     finally:
         subprocess.run(["bash", RUN, "stop"], env=env, check=False)
         world.shutdown()
@@ -194,6 +197,29 @@ def main():
     check(key not in logs and "eyJ" not in logs, "no API key or JWT in any component's log")
     print(f"conversation test: {checks - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
+
+
+def stores(port, env):
+    """What the conversation left in the stores, read from the services that keep it."""
+    stm, ltm, log = port + 5, port + 6, port + 7
+    status, _, r = request(stm, "GET", "/v1/conversations/book-1/context")
+    check(status == 200 and r["last_sequence"] == 3 and len(r["turns"]) == 3,
+          "short-term-mem (Redis) holds book-1's three turns", r)
+    status, _, r = request(ltm, "GET", "/v1/users/alice/facts?q=locker%20code")
+    check(status == 200 and any("4512" in f["value"] for f in r["facts"]),
+          "long-term-mem (PostgreSQL) holds alice's locker code", r)
+    status, _, r = request(log, "GET", "/v1/conversations/book-1/entries")
+    check(status == 200 and [e["sequence"] for e in r["entries"]] == [1, 2, 3]
+          and r["entries"][0]["text"] == "book a table for 2",
+          "conversation-log (PostgreSQL) has book-1's turns 1, 2, 3", r)
+    status, _, r = request(log, "GET", "/v1/conversations/burst-1/entries?limit=1000")
+    check(status == 200 and [e["sequence"] for e in r["entries"]] == list(range(1, 25)),
+          "conversation-log has burst-1's 24 turns, each once", len(r["entries"]))
+    done = subprocess.run(["bash", RUN, "consolidate"], env=env, capture_output=True, text=True)
+    check(done.returncode == 0, "the consolidation job ran", done.stderr[-500:])
+    status, _, r = request(ltm, "GET", "/v1/summaries?conversation=book-1")
+    check(status == 200 and len(r["summaries"]) >= 1 and "book_table" in r["summaries"][0]["text"],
+          "consolidation wrote a summary of book-1", r)
 
 
 def run(port, state):
