@@ -35,6 +35,6 @@ stop_container() {
   code=$(docker inspect --format '{{.State.ExitCode}}' "$name")
   [ "$code" = 0 ] || fail "exit code $code after SIGTERM, want 0"
   [ "$stop_ms" -lt 10000 ] || fail "took $stop_ms ms to stop; the grace period is 30 s and it should be prompt"
-  docker logs "$name" 2>&1 | grep -q "\"msg\":\"$message\"" || fail "no \"$message\" log line"
+  grep -q "\"msg\":\"$message\"" <<<"$(docker logs "$name" 2>&1)" || fail "no \"$message\" log line"
   echo "   exit code 0 after $stop_ms ms, after logging \"$message\""
 }

@@ -81,7 +81,7 @@ for _ in $(seq 1 300); do
 done
 [ -n "$ready" ] || { docker logs "$name" 2>&1 | tail -20; fail "/readyz not 200 within 30 s"; }
 curl -fsS "http://127.0.0.1:$probe_port/healthz" >/dev/null || fail "/healthz not 200"
-curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^controller_runtime_reconcile_total' ||
+grep -q '^controller_runtime_reconcile_total' <<<"$(curl -fsS "http://127.0.0.1:$metrics_port/metrics")" ||
   fail "/metrics has no controller_runtime_reconcile_total"
 "$kubectl" apply -n "$ns" -f "$VA_SOURCE_DIR/examples/minimal.yaml" >/dev/null
 start=$SECONDS

@@ -123,7 +123,9 @@ done
 [ -n "$ok" ] || fail "/readyz not 200 within 30 s"
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz not 200"
 smoke "$port"
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^http_requests_total{' || fail "/metrics has no http_requests_total"
+# Read whole first: `curl | grep -q` fails under pipefail when grep stops reading early.
+metrics=$(curl -fsS "http://127.0.0.1:$port/metrics") || fail "/metrics not 200"
+grep -q '^http_requests_total{' <<<"$metrics" || fail "/metrics has no http_requests_total"
 echo "   /healthz, /readyz, /metrics answer on 127.0.0.1:$port"
 
 step "4. SIGTERM (docker stop --time 30)"
