@@ -342,6 +342,9 @@ def run(port, state):
         check(status == 401 and "Bearer" in headers.get("WWW-Authenticate", ""),
               f"a JWT with a wrong {what} is 401", r)
     status, _, r = request(port, "POST", "/v1/conversations/jwt-3/messages", {"text": "hi"},
+                           {"Authorization": f"Bearer {hs256(jwt_secret, dict(claims, sub='s' * 200))}"})
+    check(status == 403 and "sub" in r["error"]["message"], "a JWT whose sub is too long is 403", r)
+    status, _, r = request(port, "POST", "/v1/conversations/jwt-3/messages", {"text": "hi"},
                            {"Authorization": f"Bearer {hs256(b'x' * 32, claims)}"})
     check(status == 401, "a JWT signed with another secret is 401", r)
 

@@ -316,6 +316,13 @@ def test_facts():
               "va_long_term_mem_recalls_total 7" in metrics and
               'va_long_term_mem_operation_duration_seconds_count{operation="remember"}' in metrics,
               "metrics count facts by outcome, recalls and operation durations")
+        # An encoded '/' in the route's fixed part matches the decoded route but not its shape.
+        for raw in ("/v1%2Fusers%2Fa%2Ffacts%2Fb%2Fhistory", "/v1/users%2Fa%2Ffacts%2Fk/history",
+                    "/v1%2Fusers%2Fa/facts"):
+            status, _, body = request(port, "GET", raw)
+            check(status in (400, 404), f"GET {raw}: refused, not a crash", f"{status} {body}")
+        status, _, body = request(port, "GET", facts_path(alice))
+        check(status == 200, "the server is still up after the odd paths", f"{status}")
     finally:
         server.stop()
 

@@ -153,6 +153,11 @@ MessageReply InputProcessor::handleMessage(const MessageRequest& request) {
   std::string user = message.value("user", std::string());
   if (principal->method == "jwt") {
     const std::string subject = principal->id.substr(4);
+    if (subject.size() > kMaxIdBytes) {
+      return count("invalid", plain(jsonErrorReply(403, "forbidden",
+                                                   "the token's sub is longer than " +
+                                                       std::to_string(kMaxIdBytes) + " bytes")));
+    }
     if (!user.empty() && user != subject) {
       return count("invalid", plain(jsonErrorReply(403, "forbidden",
                                                    "user: does not match the token's subject")));
@@ -198,8 +203,13 @@ MessageReply InputProcessor::handleMessage(const MessageRequest& request) {
       break;
   }
   // The same key gives the same message id, which prefrontal-cortex deduplicates on as well.
-  MessageReply reply =
-      forward(*principal, request, message, "k-" + requestFingerprint(key).substr(0, 32));
+  MessageReply reply;
+  try {
+    reply = forward(*principal, request, message, "k-" + requestFingerprint(key).substr(0, 32));
+  } catch (...) {
+    idempotency_.abandon(key);  // never leave the key "in progress" for its whole TTL
+    throw;
+  }
   if (reply.reply.status < 500) {
     idempotency_.complete(key, {reply.reply.status, reply.reply.body.dump()});
   } else {

@@ -354,6 +354,25 @@ std::string joinSegments(const std::vector<std::string>& segments, std::size_t f
   return out;
 }
 
+// Does the raw path have the route's shape: "v1", "users", a user (one or more segments), then
+// `tail` ("facts", or "facts", a key and "history")? httplib routes on the decoded path, so an
+// encoded '/' in the fixed parts ("/v1%2Fusers%2F...") matches a route whose raw segments differ.
+bool routeShape(const std::vector<std::string>& segments, const std::vector<std::string>& tail) {
+  if (segments.size() < 3 + tail.size() || segments[0] != "v1" || segments[1] != "users") {
+    return false;
+  }
+  for (std::size_t i = 0; i < tail.size(); ++i) {
+    const std::string& want = tail[i];
+    if (!want.empty() && segments[segments.size() - tail.size() + i] != want) return false;
+  }
+  return true;
+}
+
+Reply badPath() {
+  return va::service::jsonErrorReply(400, "invalid_path",
+                                     "path: expected /v1/users/{user}/facts[/{key}/history]");
+}
+
 }  // namespace
 
 void LongTermMem::addRoutes(va::service::HttpServer& server) {
@@ -366,18 +385,22 @@ void LongTermMem::addRoutes(va::service::HttpServer& server) {
   // '/'), taken from the raw path.
   server.post(R"(/v1/users/(.+)/facts)",
               [this](const httplib::Request& req, httplib::Response& res) {
-                writeJsonReply(res, addFact(joinSegments(pathSegments(req), 2, 1), req.body));
+                const std::vector<std::string> segments = pathSegments(req);
+                if (!routeShape(segments, {"facts"})) return writeJsonReply(res, badPath());
+                writeJsonReply(res, addFact(joinSegments(segments, 2, 1), req.body));
               });
   server.get(R"(/v1/users/(.+)/facts/(.+)/history)", [this](const httplib::Request& req,
                                                             httplib::Response& res) {
     const std::vector<std::string> segments = pathSegments(req);
+    if (!routeShape(segments, {"facts", "", "history"})) return writeJsonReply(res, badPath());
     writeJsonReply(res, history(joinSegments(segments, 2, 3), segments[segments.size() - 2]));
   });
-  server.get(R"(/v1/users/(.+)/facts)",
-             [this, param](const httplib::Request& req, httplib::Response& res) {
-               writeJsonReply(res, recall(joinSegments(pathSegments(req), 2, 1), param(req, "q"),
-                                          param(req, "limit")));
-             });
+  server.get(R"(/v1/users/(.+)/facts)", [this, param](const httplib::Request& req,
+                                                      httplib::Response& res) {
+    const std::vector<std::string> segments = pathSegments(req);
+    if (!routeShape(segments, {"facts"})) return writeJsonReply(res, badPath());
+    writeJsonReply(res, recall(joinSegments(segments, 2, 1), param(req, "q"), param(req, "limit")));
+  });
   server.get("/v1/summaries", [this, param](const httplib::Request& req, httplib::Response& res) {
     writeJsonReply(res,
                    summaries(param(req, "user"), param(req, "conversation"), param(req, "limit")));

@@ -304,11 +304,23 @@ Reply DialogueManager::turn(std::string_view body) {
     return busy;
   }
   ConversationContext context = std::move(*loaded);
+  // Whatever happens below (an early return, an exception from a peer's odd answer), the turn
+  // ends: aborted unless it was committed.
+  struct TurnGuard {
+    ShortTermMemory& memory;
+    const std::string& conversation;
+    bool committed = false;
+    TurnGuard(ShortTermMemory& m, const std::string& c) : memory(m), conversation(c) {}
+    TurnGuard(const TurnGuard&) = delete;
+    TurnGuard& operator=(const TurnGuard&) = delete;
+    ~TurnGuard() {
+      if (!committed) memory.abort(conversation);
+    }
+  } guard(shortTerm_, *conversation);
   // A message already answered (a client's retry through another replica): the same reply, no
   // second effect.
   for (const Turn& done : context.turns) {
     if (done.messageId != *messageId) continue;
-    shortTerm_.abort(*conversation);
     steps_.Add({{"step", "replay"}}).Increment();
     return Reply{.status = 200,
                  .body = {{"conversation_id", *conversation},
@@ -324,18 +336,10 @@ Reply DialogueManager::turn(std::string_view body) {
 
   json reply = json::object();
   Reply decided = decide(request, context, reply);
-  if (decided.status != 200) {
-    shortTerm_.abort(*conversation);
-    return decided;
-  }
+  if (decided.status != 200) return decided;
+  // The turn is recorded before the reply goes out: a retry of this message id then gets the
+  // recorded reply instead of running the turn (its action, its callback) a second time.
   const std::int64_t sequence = context.lastSequence + 1;
-  json output = {{"conversation_id", *conversation}, {"message_id", *messageId}, {"reply", reply}};
-  if (!context.callbackUrl.empty()) output["callback_url"] = context.callbackUrl;
-  Result<json> delivered = call(options_.peers.outputManager + "/v1/replies", output);
-  if (!delivered.ok()) {
-    shortTerm_.abort(*conversation);
-    return jsonErrorReply(502, "output_manager_failed", delivered.error().message());
-  }
   context.lastSequence = sequence;
   context.turns.push_back(Turn{.sequence = sequence,
                                .messageId = *messageId,
@@ -343,7 +347,18 @@ Reply DialogueManager::turn(std::string_view body) {
                                .intent = reply.value("intent", std::string()),
                                .reply = reply.value("text", std::string())});
   const va::service::Status saved = shortTerm_.commit(*conversation, context);
-  if (!saved.ok()) return jsonErrorReply(503, "short_term_mem_failed", saved.error().message());
+  if (!saved.ok()) {
+    Reply unavailable = jsonErrorReply(503, "short_term_mem_failed", saved.error().message());
+    unavailable.retryAfterSeconds = 1;
+    return unavailable;
+  }
+  guard.committed = true;
+  json output = {{"conversation_id", *conversation}, {"message_id", *messageId}, {"reply", reply}};
+  if (!context.callbackUrl.empty()) output["callback_url"] = context.callbackUrl;
+  Result<json> delivered = call(options_.peers.outputManager + "/v1/replies", output);
+  if (!delivered.ok()) {
+    return jsonErrorReply(502, "output_manager_failed", delivered.error().message());
+  }
   turnSeconds_.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return Reply{.status = 200,

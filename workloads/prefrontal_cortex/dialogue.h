@@ -6,13 +6,15 @@
 //      (LongTermMemory); call an action, after validating it against the assistant's schema and
 //      allowlist (the action must be the intent's own, every slot it uses present and well
 //      typed), through action-executor; or answer,
-//   4. records the turn (commit), and hands the reply to output-manager, which answers at once
-//      and delivers the signed callback when the conversation has a callback URL.
+//   4. records the turn (commit), then hands the reply to output-manager, which answers at once
+//      and delivers the signed callback when the conversation has a callback URL. A retry of a
+//      recorded message id gets the recorded reply; nothing runs twice.
 //   POST /v1/turns {"conversation_id","message_id","user","text","callback_url"?,"metadata"?}
 //     -> 200 {"conversation_id","message_id","turn","reply":{"text","intent","slots",
 //             "action"},"callback"}
 //   A peer that fails gets 502 (503 when the conversation is busy beyond the wait); bad input
-//   gets 400 naming the field. A failed turn leaves the context as it was.
+//   gets 400 naming the field. A turn that fails before it is recorded leaves the context as it
+//   was; the conversation is released whatever happens (an exception included).
 #pragma once
 
 #include <prometheus/counter.h>
