@@ -53,9 +53,10 @@ DbResult<std::unique_ptr<pqxx::connection>> Postgres::acquire() {
       return !idle_.empty() || open_ < options_.maxConnections;
     });
     if (!ready) {
-      return DbError{DbErrorKind::kUnavailable, "postgres: no free connection within " +
-                                                    std::to_string(options_.acquireTimeout.count()) +
-                                                    " ms", ""};
+      return DbError{DbErrorKind::kUnavailable,
+                     "postgres: no free connection within " +
+                         std::to_string(options_.acquireTimeout.count()) + " ms",
+                     ""};
     }
     if (!idle_.empty()) {
       std::unique_ptr<pqxx::connection> connection = std::move(idle_.back());
@@ -131,9 +132,9 @@ Status Postgres::migrate(std::string_view component, const std::vector<Migration
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " component text NOT NULL, version integer NOT NULL, description text NOT NULL,"
           " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))");
-      const pqxx::result seen = tx.exec_params(
-          "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
-          std::string(component), migration.version);
+      const pqxx::result seen =
+          tx.exec_params("SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+                         std::string(component), migration.version);
       if (!seen.empty()) return;
       tx.exec(migration.sql);
       tx.exec_params(

@@ -79,7 +79,8 @@ class Postgres {
 
   // Applies the migrations of `component` not yet recorded in schema_migrations, in version
   // order, each in its own transaction holding a database-wide advisory lock.
-  [[nodiscard]] Status migrate(std::string_view component, const std::vector<Migration>& migrations);
+  [[nodiscard]] Status migrate(std::string_view component,
+                               const std::vector<Migration>& migrations);
 
  private:
   DbResult<std::unique_ptr<pqxx::connection>> acquire();
