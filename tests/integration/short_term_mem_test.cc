@@ -69,7 +69,8 @@ std::string uniqueId(const std::string& prefix) {
 class ShortTermMemIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (env("VA_STORES_DIR").empty()) GTEST_SKIP() << "VA_STORES_DIR is not set (ctest fixture)";
+    ASSERT_FALSE(env("VA_STORES_DIR").empty())
+        << "VA_STORES_DIR is not set: run it through ctest, whose fixture \"stores\" starts Redis";
     va::service::Result<RedisUrl> url = parseRedisUrl(redisUrlText());
     ASSERT_TRUE(url.ok()) << "redis-url: " << url.error().message();
     url_ = *url;
