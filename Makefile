@@ -82,16 +82,15 @@ cluster-down: ## Stop every process of the local control plane and remove its st
 ##@ Demo
 
 .PHONY: demo
-demo: build cluster-up ## Run the main job on a fresh machine: control plane, operator, the examples reconciled to Ready.
+demo: ## The whole system from a fresh clone: control plane, operator, the concierge VA Ready, its workloads as containers, a conversation.
 	@bash hack/demo.sh $(BUILD_DIR)
-	@echo
-	@echo "Try:  export KUBECONFIG=$(KUBECONFIG_LOCAL) PATH=$(CURDIR)/_output/bin:\$$PATH; kubectl get va -A"
-	@echo "Stop: make demo-down"
 
 .PHONY: demo-down
-demo-down: ## Stop the demo's operator and the local control plane.
+demo-down: ## Stop what `make demo` started: the VA's containers, the operator and the local control plane.
+	@bash hack/local/containers.sh stop
 	@if [ -f _output/va-operator.pid ]; then kill $$(cat _output/va-operator.pid) 2>/dev/null || true; rm -f _output/va-operator.pid; fi
 	@bash hack/cluster/down.sh
+	@echo "demo stopped: no va-demo container, no operator, no control plane left running"
 
 .PHONY: clean
 clean: ## Remove build trees and the local cluster's state (not the cached binaries).
@@ -106,19 +105,25 @@ VERSION := $(shell sed -n 's/^project.va_operator VERSION \([0-9.]*\).*/\1/p' CM
 REGISTRY ?= va.local
 IMG ?= $(REGISTRY)/va-operator:$(VERSION)
 
-# The workload images built so far (the Dockerfile has a final stage for each): va.local/<name>.
-WORKLOAD_IMAGES := input-processor prefrontal-cortex language-center action-executor output-manager
+# The Dockerfile has a final stage for each: va.local/<name>:VERSION. The operator's default
+# image references (--default-image-registry/tag) name the eight components the same way.
+WORKLOAD_IMAGES := input-processor prefrontal-cortex language-center action-executor output-manager \
+                   short-term-mem long-term-mem conversation-log
+# Redis and PostgreSQL from Debian 12's packages, for the VA's stores (examples and tests).
+STORE_IMAGES := redis postgres
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (IMG, default va.local/va-operator:VERSION; BUILDER_IMAGE/RUNTIME_IMAGE override the bases).
 	@bash hack/images/build.sh operator $(IMG)
 
 .PHONY: images
-images: docker-build ## Build every image: the operator's and the workloads' (va.local/<component>:VERSION).
-	@for c in $(WORKLOAD_IMAGES); do bash hack/images/build.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
+images: docker-build ## Build every image: the operator, the eight components, Redis and PostgreSQL (va.local/<name>:VERSION).
+	@start=$$(date +%s); for c in $(WORKLOAD_IMAGES) $(STORE_IMAGES); do \
+	  bash hack/images/build.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done; \
+	  echo "images: $(words $(WORKLOAD_IMAGES) $(STORE_IMAGES)) built after the operator's in $$(( $$(date +%s) - start )) s"
 
 .PHONY: test-images
-test-images: images cluster-binaries ## Run each image read-only, non-root, without capabilities (the operator's against the local control plane).
+test-images: images cluster-binaries ## Run each image read-only, non-root, without capabilities (the operator's against the local control plane, the whole VA on a Docker network).
 	@bash tests/images/operator_image_test.sh $(IMG)
 	@for c in $(WORKLOAD_IMAGES); do bash tests/images/workload_image_test.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
 	@bash tests/images/conversation_images_test.sh $(REGISTRY) $(VERSION)

@@ -1,46 +1,157 @@
 #!/usr/bin/env bash
-# `make demo`: the local control plane, the CRD, the operator (in the background, logging to
-# _output/va-operator.log) and the two examples, reconciled to Ready. The workloads' images do
-# not exist yet, so kwok plays the pods; `make demo-down` (or `make cluster-down`) stops it all.
+# `make demo`: the whole system on one machine, from a fresh clone.
+#   1. installs what is missing (Debian packages) and builds the operator, the workloads and
+#      va-chat;
+#   2. brings up the local control plane (etcd, kube-apiserver, kube-controller-manager,
+#      kube-scheduler built from upstream modules; kwok plays two nodes);
+#   3. builds the images (base images made from Debian's packages; cached);
+#   4. installs the CRD and the operator's RBAC (config/rbac, namespace va-system) and starts the
+#      operator as a process beside the cluster with its own ServiceAccount's token;
+#   5. applies examples/concierge-secrets.yaml and examples/concierge.yaml, waits for Ready and
+#      prints `kubectl get va` and the children;
+#   6. runs the VA's workloads as containers from the images beside the cluster (kwok's pods
+#      run nothing), Redis and PostgreSQL included, with the assistant definition read from the
+#      concierge's ConfigMap in the cluster;
+#   7. has a short scripted conversation through input-processor with va-chat and prints it.
+# Every long step prints a progress line with the elapsed time. `make demo-down` stops it all.
+#   hack/demo.sh [BUILD_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/hack/lib.sh"
 build_dir=${1:-build}
-export KUBECONFIG="$root/_output/cluster/kubeconfig"
+out="$root/_output/demo"
+kubeconfig_admin="$root/_output/cluster/kubeconfig"
 kubectl="$root/_output/bin/kubectl"
 operator="$root/$build_dir/operator/va-operator"
+va_chat="$root/$build_dir/workloads/tools/va-chat"
 pid_file="$root/_output/va-operator.pid"
-log_file="$root/_output/va-operator.log"
+op_log="$root/_output/va-operator.log"
+port=${VA_DEMO_PORT:-18480}
+export VA_CONTAINERS_PREFIX=va-demo VA_CONTAINERS_DIR="$out/containers" VA_CONTAINERS_PORT=$port
+mkdir -p "$out"
+k() { KUBECONFIG="$kubeconfig_admin" "$kubectl" "$@"; }
 
-[ -x "$operator" ] || die "va-operator is not built at $operator (run make build)"
-"$kubectl" apply --server-side -f "$root/crds/" >/dev/null
+log "1/7 dependencies and build"
+run_step "make build" "$out/build.log" make -C "$root" build BUILD_DIR="$build_dir"
+
+log "2/7 local control plane"
+run_step "make cluster-up" "$out/cluster.log" make -C "$root" cluster-up
+log "$(k get nodes --no-headers | awk '{print $1 " " $2}' | paste -sd, -)"
+
+log "3/7 images"
+run_step "make images" "$out/images.log" make -C "$root" images
+grep -E 'built va.local|is current' "$out/images.log" | sed 's/^\[[^]]*\] /  /' >&2 || true
+
+log "4/7 CRD, RBAC and the operator with its ServiceAccount's token"
+k apply --server-side -f "$root/crds/" >/dev/null
 # Not `kubectl wait`: it fails at once while a just-created CRD has no status.conditions yet.
 for _ in $(seq 1 300); do
-  [ "$("$kubectl" get crd virtualassistants.virtualassistant.dev \
+  [ "$(k get crd virtualassistants.virtualassistant.dev \
     -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] && break
   sleep 0.1
 done
-
+# config/rbac as config/default completes it (namespace va-system, prefix va-), without the
+# operator's Deployment: the operator runs beside the cluster, where its image can run.
+mkdir -p "$out/rbac"
+cat >"$out/rbac/kustomization.yaml" <<KUST
+namespace: va-system
+namePrefix: va-
+resources:
+- $(realpath --relative-to="$out/rbac" "$root/config/rbac")
+KUST
+k create namespace va-system --dry-run=client -o yaml | k apply -f - >/dev/null
+k kustomize "$out/rbac" | k apply --server-side -f - >/dev/null
+token=$(k create token va-operator -n va-system --duration=24h)
+server=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
+ca=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+(
+  umask 077
+  cat >"$out/operator.kubeconfig" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "$server", certificate-authority-data: "$ca"}
+users:
+- name: va-operator
+  user: {token: "$token"}
+contexts:
+- name: va-operator
+  context: {cluster: local, user: va-operator}
+current-context: va-operator
+KCFG
+)
 if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-  log "va-operator already running (pid $(cat "$pid_file"))"
-else
-  setsid "$operator" --metrics-bind-address=127.0.0.1:18080 --health-probe-bind-address=127.0.0.1:18081 \
-    >"$log_file" 2>&1 </dev/null &
-  echo $! >"$pid_file"
-  for _ in $(seq 1 100); do
-    curl -fsS http://127.0.0.1:18081/readyz >/dev/null 2>&1 && break
-    kill -0 "$(cat "$pid_file")" 2>/dev/null || die "va-operator exited: $(tail -5 "$log_file")"
-    sleep 0.2
-  done
-  log "va-operator running (pid $(cat "$pid_file"), log $log_file, metrics http://127.0.0.1:18080/metrics)"
+  kill "$(cat "$pid_file")" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.1; done
 fi
+setsid "$operator" --kubeconfig="$out/operator.kubeconfig" --leader-elect \
+  --leader-election-namespace=va-system --metrics-bind-address=127.0.0.1:18490 \
+  --health-probe-bind-address=127.0.0.1:18491 >"$op_log" 2>&1 </dev/null &
+echo $! >"$pid_file"
+for _ in $(seq 1 150); do
+  curl -fsS -o /dev/null http://127.0.0.1:18491/readyz 2>/dev/null && break
+  kill -0 "$(cat "$pid_file")" 2>/dev/null || die "va-operator exited: $(tail -5 "$op_log")"
+  sleep 0.2
+done
+log "va-operator running as system:serviceaccount:va-system:va-operator (pid $(cat "$pid_file"), log $op_log)"
 
-"$kubectl" apply -f "$root/examples/minimal.yaml" >/dev/null
-"$kubectl" apply -f "$root/examples/concierge-secrets.yaml" -f "$root/examples/concierge.yaml" \
-  2>&1 >/dev/null | { grep -v 'failed to find any PEM data' || true; } >&2
-"$kubectl" wait va/minimal --for=condition=Ready --timeout=120s >/dev/null
-"$kubectl" wait -n concierge va/concierge --for=condition=Ready --timeout=120s >/dev/null
+log "5/7 the concierge VirtualAssistant"
+k apply -f "$root/examples/concierge-secrets.yaml" -f "$root/examples/concierge.yaml" 2>&1 >/dev/null |
+  { grep -v 'failed to find any PEM data' || true; } >&2
+ready=
+for _ in $(seq 1 600); do
+  if [ "$(k get va concierge -n concierge -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; then
+    ready=1
+    break
+  fi
+  sleep 0.2
+done
+[ -n "$ready" ] || die "va/concierge not Ready within 120 s: $(k get va concierge -n concierge -o yaml | tail -30)"
+log "va/concierge Ready"
 echo
-"$kubectl" get va -A
+echo "\$ kubectl get va -A"
+k get va -A
 echo
-"$kubectl" get -n concierge deploy,hpa,svc,ingress -l app.kubernetes.io/instance=concierge
+echo "\$ kubectl get -n concierge deploy,svc,hpa,pdb,ingress,networkpolicy,cronjob -l app.kubernetes.io/instance=concierge"
+k get -n concierge deploy,svc,hpa,pdb,ingress,networkpolicy,cronjob -l app.kubernetes.io/instance=concierge
+echo
+
+log "6/7 the VA's workloads as containers beside the cluster"
+k get configmap concierge-assistant -n concierge -o jsonpath='{.data.assistant\.yaml}' >"$out/assistant.yaml"
+ASSISTANT_FILE="$out/assistant.yaml" run_step "hack/local/containers.sh start" "$out/containers.log" \
+  bash "$root/hack/local/containers.sh" start
+docker ps --filter "name=^va-demo-" --format '  {{.Names}}\t{{.Image}}\t{{.Status}}' | sort >&2
+
+log "7/7 a conversation through input-processor (va-chat --url http://127.0.0.1:$port)"
+chat() {  # conversation, then the lines to say
+  local conversation=$1
+  shift
+  printf '%s\n' "$@" | "$va_chat" --url "http://127.0.0.1:$port" --key-file "$out/containers/api-key" \
+    --conversation "$conversation" --user guest-1204 >"$out/chat.txt" 2>&1 ||
+    die "va-chat failed: $(cat "$out/chat.txt")"
+  local line i=0
+  while IFS= read -r line; do
+    i=$((i + 1))
+    printf '  [%s] you> %s\n' "$conversation" "${!i}"
+    [[ "$line" == "assistant> "* ]] || die "no reply to \"${!i}\": $line"
+    printf '  [%s] %s\n' "$conversation" "$line"
+  done <"$out/chat.txt"
+  [ "$i" = $# ] || die "$# messages sent, $i replies"
+}
+echo
+chat demo-1 "hello" "book a table for 2" "tomorrow" "can i check out late" "remember that my room number is 1204"
+chat demo-2 "what's my room number" "thanks, bye"
+echo
+log "demo ready in $((SECONDS - VA_START_SECONDS)) s"
+cat <<MSG
+
+Chat with the assistant:
+  $va_chat --url http://127.0.0.1:$port --key-file $out/containers/api-key
+Watch the VirtualAssistants:
+  export KUBECONFIG=$kubeconfig_admin PATH=$root/_output/bin:\$PATH
+  kubectl get va -A -w
+The operator's log: $op_log; its metrics: http://127.0.0.1:18490/metrics
+Tear everything down (containers, operator, control plane):
+  make demo-down
+MSG

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes the two base images of the Dockerfile locally from Debian 12's packages, since no
 # container registry is reachable here (cached: a second run only checks they exist):
-#   va-local/debian:12-builder          debootstrap (minbase) + the toolchain and the design
-#                                       card's -dev packages: stands in for debian:12
+#   va-local/debian:12-builder          debootstrap (minbase) + the toolchain, the design
+#                                       card's -dev packages, and redis-server and
+#                                       postgresql-15 for the store images: stands in for
+#                                       debian:12
 #   va-local/distroless-cc:12-nonroot   only glibc, libgcc, libstdc++, libssl3, CA certificates,
 #                                       tzdata, netbase, os-release and a nonroot user (65532);
 #                                       no shell, no package manager: stands in for
@@ -11,6 +13,8 @@
 # BUILDER_IMAGE=... and RUNTIME_IMAGE=... lines on stdout.
 #   hack/images/bases.sh            make them when missing
 #   hack/images/bases.sh --rebuild  make them again (and the debootstrap folder)
+# The images carry a label with this script's checksum: after a change to it (to the package
+# lists, say) they are made again.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -21,6 +25,8 @@ SUITE=bookworm
 BUILD_PACKAGES=(g++ cmake ninja-build pkg-config binutils libcpp-httplib-dev nlohmann-json3-dev
   libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libspdlog-dev prometheus-cpp-dev
   libhiredis-dev libpq-dev libpqxx-dev ca-certificates tzdata netbase)
+# The stores' servers, installed after debootstrap with their services kept from starting.
+STORE_PACKAGES=(redis-server postgresql-15)
 RUNTIME_PACKAGES=(base-files libc6 libgcc-s1 libstdc++6 libssl3 ca-certificates tzdata netbase)
 
 rebuild=
@@ -28,8 +34,12 @@ rebuild=
 command -v docker >/dev/null || die "docker is required to build images"
 command -v debootstrap >/dev/null || die "debootstrap is required (make deps installs it)"
 
-have_image() { docker image inspect "$1" >/dev/null 2>&1; }
-if [ -z "$rebuild" ] && have_image "$BUILDER_IMAGE" && have_image "$RUNTIME_IMAGE"; then
+key=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
+label=dev.virtualassistant.bases
+current() {
+  [ "$(docker image inspect --format "{{index .Config.Labels \"$label\"}}" "$1" 2>/dev/null)" = "$key" ]
+}
+if [ -z "$rebuild" ] && current "$BUILDER_IMAGE" && current "$RUNTIME_IMAGE"; then
   echo "BUILDER_IMAGE=$BUILDER_IMAGE"
   echo "RUNTIME_IMAGE=$RUNTIME_IMAGE"
   exit 0
@@ -47,14 +57,25 @@ mirror() {
 work="$VA_CACHE_DIR/images"
 rootfs="$work/debian-12-builder"
 mkdir -p "$work"
-if [ -n "$rebuild" ] || [ ! -e "$rootfs/.complete" ]; then
+if [ -n "$rebuild" ] || [ "$(cat "$rootfs/.complete" 2>/dev/null)" != "$key" ]; then
   rm -rf "$rootfs"
   include=$(IFS=,; echo "${BUILD_PACKAGES[*]}")
   run_step "debootstrap $SUITE with the build packages" "$work/debootstrap.log" \
     debootstrap --variant=minbase --include="$include" "$SUITE" "$rootfs" "$(mirror)"
+  # No service may start inside the chroot (policy-rc.d), and PostgreSQL's package makes no
+  # cluster: the image's entrypoint makes one in its volume.
+  printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+  chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+  mkdir -p "$rootfs/etc/postgresql-common"
+  echo 'create_main_cluster = false' >"$rootfs/etc/postgresql-common/createcluster.conf"
+  cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  run_step "apt-get install ${STORE_PACKAGES[*]} in the builder" "$work/stores.log" \
+    chroot "$rootfs" sh -c "apt-get update && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends ${STORE_PACKAGES[*]}"
+  rm -f "$rootfs/usr/sbin/policy-rc.d"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
-  touch "$rootfs/.complete"
+  echo "$key" >"$rootfs/.complete"
 fi
 
 # The builder: the whole folder. Device nodes and the marker stay out; Docker makes /dev.
@@ -63,8 +84,8 @@ tar -C "$rootfs" --numeric-owner --exclude=./.complete --exclude='./dev/*' --exc
   --exclude='./sys/*' -cf - . |
   docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' \
-    --message "debootstrap --variant=minbase $SUITE + ${BUILD_PACKAGES[*]}" \
+    --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' --change "LABEL $label=$key" \
+    --message "debootstrap --variant=minbase $SUITE + ${BUILD_PACKAGES[*]} ${STORE_PACKAGES[*]}" \
     - "$BUILDER_IMAGE" >/dev/null
 
 # The runtime: the files of RUNTIME_PACKAGES (docs, manuals and locales left out), under their
@@ -102,7 +123,7 @@ printf 'passwd: files\ngroup: files\nhosts: files dns\nnetworks: files\nprotocol
 log "importing $RUNTIME_IMAGE ($(du -sh "$staging" | cut -f1))"
 tar -C "$staging" --numeric-owner -cf - . |
   docker import --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
-    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' --change "LABEL $label=$key" \
     --message "distroless-style runtime from $SUITE: ${RUNTIME_PACKAGES[*]}" \
     - "$RUNTIME_IMAGE" >/dev/null
 

@@ -21,6 +21,22 @@ fi
 version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$VA_ROOT/CMakeLists.txt")
 revision=$(git -C "$VA_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
+# The runtime base's checksum label (hack/images/bases.sh), which the images inherit.
+bases_key=$(docker image inspect --format '{{index .Config.Labels "dev.virtualassistant.bases"}}' "$RUNTIME_IMAGE" 2>/dev/null || true)
+# Nothing to do when the image was built from this very commit and the build's inputs have no
+# uncommitted changes (Docker's cache would redo nothing, but walking it takes seconds per image).
+inputs=(Dockerfile .dockerignore CMakeLists.txt cmake crds operator workloads hack/images)
+dirty=
+[ "$revision" = unknown ] || [ -z "$(git -C "$VA_ROOT" status --porcelain -- "${inputs[@]}")" ] || dirty=1
+if [ "$revision" != unknown ] && [ -z "$dirty" ] && [ -z "${VA_IMAGES_REBUILD:-}" ] &&
+  [ "$(docker image inspect --format '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image" 2>/dev/null)" = "$revision" ] &&
+  [ "$(docker image inspect --format '{{index .Config.Labels "dev.virtualassistant.bases"}}' "$image" 2>/dev/null)" = "$bases_key" ]; then
+  log "$image is current (revision $revision, no changes to its inputs)"
+  exit 0
+fi
+
+# An image built from uncommitted changes says so: it never passes for the commit's.
+[ -z "$dirty" ] || revision="$revision-dirty"
 log "building $image (--target $target; builder $BUILDER_IMAGE, runtime $RUNTIME_IMAGE)"
 start=$SECONDS
 DOCKER_BUILDKIT=0 docker build --target "$target" --tag "$image" \

@@ -91,5 +91,5 @@ children=$("$kubectl" get deploy,svc,cm,sa,netpol,pdb -n "$ns" -l app.kubernetes
 echo "   /healthz, /readyz and /metrics answer; va/minimal Ready after $((SECONDS - start)) s ($children children)"
 
 step "3. SIGTERM (docker stop --time 30)"
-stop_container "$name" "shutting down"
+stop_container "$name" '"msg":"shutting down"'
 echo "operator image test: 1 passed, 0 failed"

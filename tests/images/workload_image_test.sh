@@ -8,6 +8,9 @@
 #      its port published on 127.0.0.1 only: /healthz and /readyz answer 200, /metrics has the
 #      request metrics, and the component's own smoke request gets a real answer;
 #   4. `docker stop --time 30` (SIGTERM): exit code 0, promptly, after the drain log line.
+# The components that keep data (short-term-mem, long-term-mem, conversation-log) get steps 1
+# and 2 here, and a missing store secret must stop them with exit code 78 naming it; their
+# steps 3 and 4 run in conversation_images_test.sh, against the Redis and PostgreSQL images.
 # Needs docker and the image (make images).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +44,18 @@ case "$component" in
     chmod 755 "$keys_dir" && chmod 644 "$keys_dir/api-keys"
     component_env=(-v "$keys_dir:/etc/va/api-keys:ro" -e API_KEYS_FILE=/etc/va/api-keys/api-keys
                    -e PREFRONTAL_CORTEX_URL=http://127.0.0.1:9 -e PEER_TIMEOUT=2s) ;;
+  short-term-mem | long-term-mem | conversation-log)
+    secret_dir=$(mktemp -d)
+    trap 'cleanup; rm -rf "$secret_dir"' EXIT
+    if [ "$component" = short-term-mem ]; then
+      store_var=REDIS_URL_FILE
+      echo 'redis://127.0.0.1:9/0' >"$secret_dir/url"
+    else
+      store_var=POSTGRES_DSN_FILE
+      echo 'postgresql://va:x@127.0.0.1:9/va' >"$secret_dir/url"
+    fi
+    chmod 755 "$secret_dir" && chmod 644 "$secret_dir/url"
+    component_env=(-v "$secret_dir:/etc/va/store:ro" -e "$store_var=/etc/va/store/url") ;;
 esac
 
 # The request each component must answer, and what its answer must contain.
@@ -111,6 +126,19 @@ set -e
 grep -q '"msg":"configuration: VA_PORT: ' <<<"$out" || fail "the error does not name VA_PORT: $out"
 echo "   exit 78: $(head -1 <<<"$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["msg"])')"
 
+if [ -n "${store_var:-}" ]; then
+  set +e
+  out=$(docker run --rm "${hardening[@]}" "$image" 2>&1)
+  code=$?
+  set -e
+  [ "$code" = 78 ] || fail "exit code $code without $store_var, want 78: $out"
+  grep -q "\"msg\":\"configuration: $store_var: " <<<"$out" || fail "the error does not name $store_var: $out"
+  echo "   exit 78 without its store: $(head -1 <<<"$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["msg"])')"
+  echo "   steps 3 and 4 (probes, SIGTERM) run with Redis and PostgreSQL in conversation_images_test.sh"
+  echo "$component image test: 1 passed, 0 failed"
+  exit 0
+fi
+
 step "3. ${hardening[*]}"
 docker run -d --name "$name" "${hardening[@]}" "${component_env[@]}" -p 127.0.0.1::8080 "$image" >/dev/null
 port=$(docker port "$name" 8080/tcp | head -1 | sed 's/.*://')
@@ -129,5 +157,5 @@ grep -q '^http_requests_total{' <<<"$metrics" || fail "/metrics has no http_requ
 echo "   /healthz, /readyz, /metrics answer on 127.0.0.1:$port"
 
 step "4. SIGTERM (docker stop --time 30)"
-stop_container "$name" "drained; stopped"
+stop_container "$name" '"msg":"drained; stopped"'
 echo "$component image test: 1 passed, 0 failed"
