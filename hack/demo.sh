@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the whole system on one machine, from a fresh clone.
-#   1. installs what is missing (Debian packages) and builds the operator, the workloads and
-#      va-chat;
+#   1. installs what is missing (Debian packages) and builds the operator and va-chat;
 #   2. brings up the local control plane (etcd, kube-apiserver, kube-controller-manager,
 #      kube-scheduler built from upstream modules; kwok plays two nodes);
 #   3. builds the images (base images made from Debian's packages; cached);
@@ -31,8 +30,10 @@ export VA_CONTAINERS_PREFIX=va-demo VA_CONTAINERS_DIR="$out/containers" VA_CONTA
 mkdir -p "$out"
 k() { KUBECONFIG="$kubeconfig_admin" "$kubectl" "$@"; }
 
-log "1/7 dependencies and build"
-run_step "make build" "$out/build.log" make -C "$root" build BUILD_DIR="$build_dir"
+log "1/7 dependencies and build (va-operator and va-chat; the components are built in their images)"
+run_step "make configure" "$out/configure.log" make -C "$root" configure BUILD_DIR="$build_dir"
+run_step "build va-operator and va-chat" "$out/build.log" \
+  cmake --build "$root/$build_dir" --target va-operator va-chat
 
 log "2/7 local control plane"
 run_step "make cluster-up" "$out/cluster.log" make -C "$root" cluster-up
@@ -40,7 +41,7 @@ log "$(k get nodes --no-headers | awk '{print $1 " " $2}' | paste -sd, -)"
 
 log "3/7 images"
 run_step "make images" "$out/images.log" make -C "$root" images
-grep -E 'built va.local|is current' "$out/images.log" | sed 's/^\[[^]]*\] /  /' >&2 || true
+grep -E 'built va\.local|is current \(' "$out/images.log" | sed 's/^\[[^]]*\] /  /' >&2 || true
 
 log "4/7 CRD, RBAC and the operator with its ServiceAccount's token"
 k apply --server-side -f "$root/crds/" >/dev/null
