@@ -25,9 +25,12 @@ FROM ${RUNTIME_IMAGE} AS runtime
 USER 65532:65532
 ARG VERSION=0.1.0
 ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev"
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM ${BUILDER_IMAGE} AS deps
 # The design card's libraries, hiredis, libpqxx and the toolchain, from Debian 12's packages. A

@@ -87,10 +87,7 @@ demo: ## The whole system from a fresh clone: control plane, operator, the conci
 
 .PHONY: demo-down
 demo-down: ## Stop what `make demo` started: the VA's containers, the operator and the local control plane.
-	@bash hack/local/containers.sh stop
-	@if [ -f _output/va-operator.pid ]; then kill $$(cat _output/va-operator.pid) 2>/dev/null || true; rm -f _output/va-operator.pid; fi
-	@bash hack/cluster/down.sh
-	@echo "demo stopped: no va-demo container, no operator, no control plane left running"
+	@bash hack/demo.sh down
 
 .PHONY: clean
 clean: ## Remove build trees and the local cluster's state (not the cached binaries).

@@ -12,8 +12,10 @@
 #      run nothing), Redis and PostgreSQL included, with the assistant definition read from the
 #      concierge's ConfigMap in the cluster;
 #   7. has a short scripted conversation through input-processor with va-chat and prints it.
-# Every long step prints a progress line with the elapsed time. `make demo-down` stops it all.
-#   hack/demo.sh [BUILD_DIR]
+# Every long step prints a progress line with the elapsed time.
+#   hack/demo.sh [BUILD_DIR]     the demo
+#   hack/demo.sh down            `make demo-down`: stops the containers, the operator and the
+#                                control plane, then checks that none of them is left
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/hack/lib.sh"
@@ -27,6 +29,33 @@ pid_file="$root/_output/va-operator.pid"
 op_log="$root/_output/va-operator.log"
 port=${VA_DEMO_PORT:-18480}
 export VA_CONTAINERS_PREFIX=va-demo VA_CONTAINERS_DIR="$out/containers" VA_CONTAINERS_PORT=$port
+stop_operator() {
+  [ -f "$pid_file" ] || return 0
+  local pid
+  pid=$(cat "$pid_file")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "va-operator (pid $pid) ignored SIGTERM for 30 s; sending SIGKILL"
+      kill -9 "$pid" 2>/dev/null || true
+      sleep 0.5
+    fi
+  fi
+  ! kill -0 "$pid" 2>/dev/null || die "va-operator (pid $pid) is still running"
+  rm -f "$pid_file"
+}
+
+if [ "$build_dir" = down ]; then
+  bash "$root/hack/local/containers.sh" stop
+  stop_operator
+  bash "$root/hack/cluster/down.sh"
+  left=$(docker ps -a --filter "name=^va-demo-" --format '{{.Names}}' | paste -sd' ' -)
+  [ -z "$left" ] || die "containers left: $left"
+  ! compgen -G "$root/_output/cluster/pids/*.pid" >/dev/null || die "the control plane left pid files"
+  log "demo stopped: no va-demo container, no operator, no control plane left running"
+  exit 0
+fi
+
 mkdir -p "$out"
 k() { KUBECONFIG="$kubeconfig_admin" "$kubectl" "$@"; }
 
@@ -82,10 +111,7 @@ contexts:
 current-context: va-operator
 KCFG
 )
-if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-  kill "$(cat "$pid_file")" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.1; done
-fi
+stop_operator
 setsid "$operator" --kubeconfig="$out/operator.kubeconfig" --leader-elect \
   --leader-election-namespace=va-system --metrics-bind-address=127.0.0.1:18490 \
   --health-probe-bind-address=127.0.0.1:18491 >"$op_log" 2>&1 </dev/null &

@@ -21,27 +21,33 @@ fi
 version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$VA_ROOT/CMakeLists.txt")
 revision=$(git -C "$VA_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-# The runtime base's checksum label (hack/images/bases.sh), which the images inherit.
-bases_key=$(docker image inspect --format '{{index .Config.Labels "dev.virtualassistant.bases"}}' "$RUNTIME_IMAGE" 2>/dev/null || true)
-# Nothing to do when the image was built from this very commit and the build's inputs have no
-# uncommitted changes (Docker's cache would redo nothing, but walking it takes seconds per image).
+# Nothing to do when the image was built from the same inputs: the committed files of the build
+# context (their git tree ids), the base images' checksum label (hack/images/bases.sh) and the
+# version, with no uncommitted changes to any of them. Docker's cache would redo nothing either,
+# but walking it takes seconds per image. An image built from uncommitted changes is labelled
+# <revision>-dirty and never passes for current.
 inputs=(Dockerfile .dockerignore CMakeLists.txt cmake crds operator workloads hack/images)
+label() { docker image inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
 dirty=
-[ "$revision" = unknown ] || [ -z "$(git -C "$VA_ROOT" status --porcelain -- "${inputs[@]}")" ] || dirty=1
-if [ "$revision" != unknown ] && [ -z "$dirty" ] && [ -z "${VA_IMAGES_REBUILD:-}" ] &&
-  [ "$(docker image inspect --format '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image" 2>/dev/null)" = "$revision" ] &&
-  [ "$(docker image inspect --format '{{index .Config.Labels "dev.virtualassistant.bases"}}' "$image" 2>/dev/null)" = "$bases_key" ]; then
-  log "$image is current (revision $revision, no changes to its inputs)"
+key=unknown
+if [ "$revision" != unknown ]; then
+  [ -z "$(git -C "$VA_ROOT" status --porcelain -- "${inputs[@]}")" ] || dirty=1
+  key=$({ git -C "$VA_ROOT" ls-tree HEAD -- "${inputs[@]}"; label "$RUNTIME_IMAGE" dev.virtualassistant.bases
+    label "$BUILDER_IMAGE" dev.virtualassistant.bases; echo "$version $BUILDER_IMAGE $RUNTIME_IMAGE"; } |
+    sha256sum | cut -c1-16)
+fi
+if [ "$key" != unknown ] && [ -z "$dirty" ] && [ -z "${VA_IMAGES_REBUILD:-}" ] &&
+  [ "$(label "$image" dev.virtualassistant.inputs)" = "$key" ]; then
+  log "$image is current (inputs $key, built at revision $(label "$image" org.opencontainers.image.revision))"
   exit 0
 fi
+[ -z "$dirty" ] || { revision="$revision-dirty"; key=unknown; }
 
-# An image built from uncommitted changes says so: it never passes for the commit's.
-[ -z "$dirty" ] || revision="$revision-dirty"
 log "building $image (--target $target; builder $BUILDER_IMAGE, runtime $RUNTIME_IMAGE)"
 start=$SECONDS
 DOCKER_BUILDKIT=0 docker build --target "$target" --tag "$image" \
   --build-arg BUILDER_IMAGE="$BUILDER_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
-  --build-arg VERSION="$version" --build-arg REVISION="$revision" \
+  --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg INPUTS="$key" \
   --file "$VA_ROOT/Dockerfile" "$VA_ROOT" >&2
 size=$(docker image inspect --format '{{.Size}}' "$image")
 log "built $image in $((SECONDS - start)) s: $(awk -v b="$size" 'BEGIN {printf "%.1f MiB", b / 1048576}')"
