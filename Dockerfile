@@ -11,26 +11,17 @@
 # Layers go from the least to the most often changed: build dependencies, then the build
 # system and the service library every component shares, then the sources of one binary only
 # (the operator's image does not copy workloads/, a component's only its own folder and the ones
-# it links), so that a change to one binary rebuilds only its own layers. Every final stage
-# starts from `runtime` (the base, uid 65532, the version and revision labels) and adds its
-# files, entrypoint, title and description.
+# it links), so that a change to one binary recompiles only that binary. Every final stage
+# starts from `runtime` (the base, uid 65532), adds its files and entrypoint, and ends with its
+# labels, so that a new revision changes only the images' metadata, not their layers.
 ARG BUILDER_IMAGE=docker.io/library/debian:12
 # glibc, libstdc++, libssl3, CA certificates, tzdata and a nonroot user (65532); no shell and
 # no package manager. The binary's other shared libraries are copied in from the builder.
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-# What every final image shares: the runtime base, the nonroot user and the labels of this build
-# (a new revision re-creates only the final images' copy layers, whose content is unchanged).
+# What every final image starts from: the runtime base and the nonroot user.
 FROM ${RUNTIME_IMAGE} AS runtime
 USER 65532:65532
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
-ARG INPUTS=unknown
-LABEL org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
-      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM ${BUILDER_IMAGE} AS deps
 # The design card's libraries, hiredis, libpqxx and the toolchain, from Debian 12's packages. A
@@ -50,7 +41,9 @@ RUN apt-ensure redis-server postgresql-15
 
 FROM stores-deps AS redis-build
 COPY hack/images/redis.conf /rootfs/etc/redis/redis.conf
-RUN collect-rootfs /usr/bin/redis-server /rootfs && mkdir -p /rootfs/data && \
+# COPY keeps the checkout's modes (a umask 077 clone would make these unreadable to 65532).
+RUN chmod 0644 /rootfs/etc/redis/redis.conf && \
+    collect-rootfs /usr/bin/redis-server /rootfs && mkdir -p /rootfs/data && \
     chown 65532:65532 /rootfs/data
 
 # Redis 7.0 of Debian 12, no shell. The password comes from a mounted file that redis.conf
@@ -61,15 +54,24 @@ EXPOSE 6379
 VOLUME /data
 ENTRYPOINT ["/usr/local/bin/redis-server"]
 CMD ["/etc/redis/redis.conf"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="redis" \
-      org.opencontainers.image.description="Redis 7.0 from Debian 12's redis-server package, for the VirtualAssistant's short-term memory"
+      org.opencontainers.image.description="Redis 7.0 from Debian 12's redis-server package, for the VirtualAssistant's short-term memory" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM stores-deps AS postgres-build
 COPY hack/images/postgres-entrypoint.sh /rootfs/usr/local/bin/postgres-entrypoint
 # The server, initdb, their modules (without the LLVM JIT) and share files, at Debian's paths
 # (the binaries find the others relative to their own); and dash as /bin/sh, which initdb runs
 # the bootstrap backend through.
-RUN set -eu; pg=/usr/lib/postgresql/15; \
+RUN set -eu; pg=/usr/lib/postgresql/15; chmod 0755 /rootfs/usr/local/bin/postgres-entrypoint; \
     for b in postgres initdb; do collect-rootfs "$pg/bin/$b" /rootfs; \
       mkdir -p "/rootfs$pg/bin"; mv "/rootfs/usr/local/bin/$b" "/rootfs$pg/bin/$b"; done; \
     mkdir -p "/rootfs$pg/lib" /rootfs/usr/share/postgresql /rootfs/usr/bin; \
@@ -89,8 +91,17 @@ EXPOSE 5432
 VOLUME /var/lib/postgresql
 STOPSIGNAL SIGINT
 ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="postgres" \
-      org.opencontainers.image.description="PostgreSQL 15 from Debian 12's postgresql-15 package, for the VirtualAssistant's long-term memory and conversation log"
+      org.opencontainers.image.description="PostgreSQL 15 from Debian 12's postgresql-15 package, for the VirtualAssistant's long-term memory and conversation log" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 # The build system and what every binary shares.
 FROM deps AS sources
@@ -109,8 +120,17 @@ FROM runtime AS operator
 COPY --from=operator-build /rootfs/ /
 EXPOSE 8080 8081
 ENTRYPOINT ["/usr/local/bin/va-operator"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="va-operator" \
-      org.opencontainers.image.description="Kubernetes operator for VirtualAssistant resources"
+      org.opencontainers.image.description="Kubernetes operator for VirtualAssistant resources" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 # --- the eight components: the service library, then what one component needs besides ---
 # The service library (and its PostgreSQL part) is compiled once, here; each component's stage
@@ -131,8 +151,17 @@ FROM runtime AS language-center
 COPY --from=language-center-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-language-center"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="language-center" \
-      org.opencontainers.image.description="VirtualAssistant language center: intents, entities, slots and replies"
+      org.opencontainers.image.description="VirtualAssistant language center: intents, entities, slots and replies" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS output-manager-build
 COPY workloads/output_manager/ workloads/output_manager/
@@ -142,8 +171,17 @@ FROM runtime AS output-manager
 COPY --from=output-manager-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-output-manager"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="output-manager" \
-      org.opencontainers.image.description="VirtualAssistant output manager: replies and signed callback webhooks"
+      org.opencontainers.image.description="VirtualAssistant output manager: replies and signed callback webhooks" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS input-processor-build
 COPY workloads/input_processor/ workloads/input_processor/
@@ -153,8 +191,17 @@ FROM runtime AS input-processor
 COPY --from=input-processor-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-input-processor"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="input-processor" \
-      org.opencontainers.image.description="VirtualAssistant input processor: the public API, authentication, rate limits and idempotent retries"
+      org.opencontainers.image.description="VirtualAssistant input processor: the public API, authentication, rate limits and idempotent retries" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS prefrontal-cortex-build
 COPY workloads/nlu/ workloads/nlu/
@@ -165,8 +212,17 @@ FROM runtime AS prefrontal-cortex
 COPY --from=prefrontal-cortex-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-prefrontal-cortex"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="prefrontal-cortex" \
-      org.opencontainers.image.description="VirtualAssistant prefrontal cortex: the dialogue manager"
+      org.opencontainers.image.description="VirtualAssistant prefrontal cortex: the dialogue manager" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS action-executor-build
 COPY workloads/nlu/ workloads/nlu/
@@ -177,8 +233,17 @@ FROM runtime AS action-executor
 COPY --from=action-executor-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-action-executor"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="action-executor" \
-      org.opencontainers.image.description="VirtualAssistant action executor: the assistant's HTTP actions behind an SSRF guard"
+      org.opencontainers.image.description="VirtualAssistant action executor: the assistant's HTTP actions behind an SSRF guard" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS short-term-mem-build
 COPY workloads/short_term_mem/ workloads/short_term_mem/
@@ -188,8 +253,17 @@ FROM runtime AS short-term-mem
 COPY --from=short-term-mem-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-short-term-mem"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="short-term-mem" \
-      org.opencontainers.image.description="VirtualAssistant short-term memory: conversation contexts and turn order in Redis"
+      org.opencontainers.image.description="VirtualAssistant short-term memory: conversation contexts and turn order in Redis" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS long-term-mem-build
 COPY workloads/nlu/ workloads/nlu/
@@ -200,8 +274,17 @@ FROM runtime AS long-term-mem
 COPY --from=long-term-mem-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-long-term-mem"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="long-term-mem" \
-      org.opencontainers.image.description="VirtualAssistant long-term memory: users' facts and conversation summaries in PostgreSQL, and their consolidation job"
+      org.opencontainers.image.description="VirtualAssistant long-term memory: users' facts and conversation summaries in PostgreSQL, and their consolidation job" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS conversation-log-build
 COPY workloads/conversation_log/ workloads/conversation_log/
@@ -211,5 +294,14 @@ FROM runtime AS conversation-log
 COPY --from=conversation-log-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-conversation-log"]
+# Last, so that a new revision changes only metadata, not the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
+ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="conversation-log" \
-      org.opencontainers.image.description="VirtualAssistant conversation log: every turn, append-only, in PostgreSQL"
+      org.opencontainers.image.description="VirtualAssistant conversation log: every turn, append-only, in PostgreSQL" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="virtualassistant.dev" \
+      dev.virtualassistant.inputs="${INPUTS}"

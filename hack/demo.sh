@@ -33,6 +33,11 @@ stop_operator() {
   [ -f "$pid_file" ] || return 0
   local pid
   pid=$(cat "$pid_file")
+  # Only a va-operator: a stale file (after a reboot, say) may name another process now.
+  if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != */va-operator ]]; then
+    rm -f "$pid_file"
+    return 0
+  fi
   if kill "$pid" 2>/dev/null; then
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
@@ -75,11 +80,16 @@ grep -E 'built va\.local|is current \(' "$out/images.log" | sed 's/^\[[^]]*\] / 
 log "4/7 CRD, RBAC and the operator with its ServiceAccount's token"
 k apply --server-side -f "$root/crds/" >/dev/null
 # Not `kubectl wait`: it fails at once while a just-created CRD has no status.conditions yet.
+established=
 for _ in $(seq 1 300); do
-  [ "$(k get crd virtualassistants.virtualassistant.dev \
-    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ] && break
+  if [ "$(k get crd virtualassistants.virtualassistant.dev \
+    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ]; then
+    established=1
+    break
+  fi
   sleep 0.1
 done
+[ -n "$established" ] || die "the VirtualAssistant CRD is not Established after 30 s"
 # config/rbac as config/default completes it (namespace va-system, prefix va-), without the
 # operator's Deployment: the operator runs beside the cluster, where its image can run.
 mkdir -p "$out/rbac"
@@ -116,11 +126,16 @@ setsid "$operator" --kubeconfig="$out/operator.kubeconfig" --leader-elect \
   --leader-election-namespace=va-system --metrics-bind-address=127.0.0.1:18490 \
   --health-probe-bind-address=127.0.0.1:18491 >"$op_log" 2>&1 </dev/null &
 echo $! >"$pid_file"
+operator_ready=
 for _ in $(seq 1 150); do
-  curl -fsS -o /dev/null http://127.0.0.1:18491/readyz 2>/dev/null && break
+  if curl -fsS -o /dev/null http://127.0.0.1:18491/readyz 2>/dev/null; then
+    operator_ready=1
+    break
+  fi
   kill -0 "$(cat "$pid_file")" 2>/dev/null || die "va-operator exited: $(tail -5 "$op_log")"
   sleep 0.2
 done
+[ -n "$operator_ready" ] || die "va-operator not ready after 30 s: $(tail -5 "$op_log")"
 log "va-operator running as system:serviceaccount:va-system:va-operator (pid $(cat "$pid_file"), log $op_log)"
 
 log "5/7 the concierge VirtualAssistant"

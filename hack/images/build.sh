@@ -16,14 +16,15 @@ tag=${image##*:}
 { [ "$tag" != "$image" ] && [ "$tag" != latest ]; } || die "$image: give a pinned tag, not latest"
 
 if [ -z "${BUILDER_IMAGE:-}" ] || [ -z "${RUNTIME_IMAGE:-}" ]; then
-  eval "$(bash "$VA_ROOT/hack/images/bases.sh" | grep -E '^(BUILDER|RUNTIME)_IMAGE=')"
+  bases=$(bash "$VA_ROOT/hack/images/bases.sh") || die "hack/images/bases.sh failed: no base images"
+  eval "$(grep -E '^(BUILDER|RUNTIME)_IMAGE=' <<<"$bases")"
 fi
 version=$(sed -n 's/^project(va_operator VERSION \([0-9.]*\).*/\1/p' "$VA_ROOT/CMakeLists.txt")
 revision=$(git -C "$VA_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 # Nothing to do when the image was built from the same inputs: the committed files of the build
-# context (their git tree ids), the base images' checksum label (hack/images/bases.sh) and the
-# version, with no uncommitted changes to any of them. Docker's cache would redo nothing either,
+# context (their git tree ids), the base images (their ids) and the version, with no
+# uncommitted changes to any of them. Docker's cache would redo nothing either,
 # but walking it takes seconds per image. An image built from uncommitted changes is labelled
 # <revision>-dirty and never passes for current.
 inputs=(Dockerfile .dockerignore CMakeLists.txt cmake crds operator workloads hack/images)
@@ -32,9 +33,9 @@ dirty=
 key=unknown
 if [ "$revision" != unknown ]; then
   [ -z "$(git -C "$VA_ROOT" status --porcelain -- "${inputs[@]}")" ] || dirty=1
-  key=$({ git -C "$VA_ROOT" ls-tree HEAD -- "${inputs[@]}"; label "$RUNTIME_IMAGE" dev.virtualassistant.bases
-    label "$BUILDER_IMAGE" dev.virtualassistant.bases; echo "$version $BUILDER_IMAGE $RUNTIME_IMAGE"; } |
-    sha256sum | cut -c1-16)
+  key=$({ git -C "$VA_ROOT" ls-tree HEAD -- "${inputs[@]}"
+    docker image inspect --format '{{.Id}}' "$BUILDER_IMAGE" "$RUNTIME_IMAGE" 2>/dev/null || true
+    echo "$version $BUILDER_IMAGE $RUNTIME_IMAGE"; } | sha256sum | cut -c1-16)
 fi
 if [ "$key" != unknown ] && [ -z "$dirty" ] && [ -z "${VA_IMAGES_REBUILD:-}" ] &&
   [ "$(label "$image" dev.virtualassistant.inputs)" = "$key" ]; then

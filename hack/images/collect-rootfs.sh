@@ -1,7 +1,8 @@
 #!/bin/sh
 # collect-rootfs BINARY ROOTFS: copies BINARY to ROOTFS/usr/local/bin and every shared library it
 # loads (ldd) to ROOTFS/usr/lib/<multiarch>/ under its soname, except the ones every runtime base
-# has (glibc's libraries and loader, libstdc++, libgcc_s). The runtime stage copies ROOTFS over
+# has (glibc's libraries and loader, libstdc++, libgcc_s): glibc's own libraries must come from
+# the base's glibc, never from the builder's. The runtime stage copies ROOTFS over
 # a distroless-style base, which then needs no shell and no package manager.
 # Runs inside the Dockerfile's build stages (POSIX sh, Debian 12's ldd).
 set -eu
@@ -14,7 +15,8 @@ cp "$bin" "$rootfs/usr/local/bin/"
 ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | while read -r soname path; do
   case "$soname" in
     libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | ld-linux*.so.* | \
-      libstdc++.so.* | libgcc_s.so.*) continue ;;
+      libresolv.so.* | libanl.so.* | libutil.so.* | libnss_*.so.* | libstdc++.so.* | \
+      libgcc_s.so.*) continue ;;
   esac
   cp -L "$path" "$libdir/$soname"
 done

@@ -16,9 +16,17 @@ count() { echo $#; }
 die() { echo "postgres-entrypoint: $*" >&2; exit 78; }
 [ -n "${POSTGRES_PASSWORD_FILE:-}" ] || die "POSTGRES_PASSWORD_FILE: required (a mounted file with the password)"
 [ -r "$POSTGRES_PASSWORD_FILE" ] || die "POSTGRES_PASSWORD_FILE: cannot read $POSTGRES_PASSWORD_FILE"
-case "$POSTGRES_USER$POSTGRES_DB" in
-  *[!a-z0-9_]*) die "POSTGRES_USER, POSTGRES_DB: only a-z, 0-9 and _" ;;
-esac
+for name in "$POSTGRES_USER" "$POSTGRES_DB"; do
+  case "$name" in
+    '' | [!a-z_]* | *[!a-z0-9_]*) die "POSTGRES_USER, POSTGRES_DB: a letter or _ first, then a-z, 0-9 and _ ($name)" ;;
+    postgres | template0 | template1) die "POSTGRES_USER, POSTGRES_DB: $name is PostgreSQL's own" ;;
+  esac
+done
+# Written last on the first start: a volume with PG_VERSION but without it was left half-made.
+marker="$PGDATA/.va-initialised"
+if [ -s "$PGDATA/PG_VERSION" ] && [ ! -e "$marker" ]; then
+  die "$PGDATA holds an incomplete first start (no $marker): remove the volume's contents and start again"
+fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # dash's builtins only: the image has no other tools.
@@ -31,12 +39,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
   # Single-user mode reads one statement a line. Its output (which could repeat a failed
   # statement, password and all) is not shown; a failure shows as a missing database below.
-  "$pg/postgres" --single -D "$PGDATA" postgres >/dev/null 2>&1 <<SQL
+  "$pg/postgres" --single -D "$PGDATA" postgres >/dev/null 2>&1 <<SQL || true
 CREATE ROLE $POSTGRES_USER LOGIN PASSWORD '$password';
 CREATE DATABASE $POSTGRES_DB OWNER $POSTGRES_USER;
 SQL
   # template0, template1 and postgres, plus the new database (owned by the new role).
   [ "$(count "$PGDATA"/base/*)" -ge 4 ] || die "could not create the role $POSTGRES_USER or the database $POSTGRES_DB"
+  : >"$marker"
   echo "postgres-entrypoint: initialised $PGDATA with role $POSTGRES_USER and database $POSTGRES_DB"
 fi
 # TCP only: no Unix socket (the root is read-only, and the superuser, who has no password, is

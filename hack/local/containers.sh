@@ -39,7 +39,7 @@ secrets() {
   chmod 700 "$DIR"
   local f
   for f in api-key redis-password postgres-password webhook-secret; do
-    [ -s "$DIR/$f" ] || (umask 077 && printf '%s\n' "$(openssl rand -hex 24)" >"$DIR/$f")
+    [ -s "$DIR/$f" ] || (umask 077 && openssl rand -hex 24 >"$DIR/$f") || die "openssl rand failed"
   done
   local redis_password postgres_password
   redis_password=$(cat "$DIR/redis-password")
@@ -103,7 +103,7 @@ run_component() {
     language-center | action-executor | prefrontal-cortex)
       if [ -n "${ASSISTANT_FILE:-}" ]; then
         args+=(-e ASSISTANT_FILE=/etc/va/assistant/assistant.yaml
-               -v "$(cd "$(dirname "$ASSISTANT_FILE")" && pwd)/$(basename "$ASSISTANT_FILE"):/etc/va/assistant/assistant.yaml:ro")
+               -v "$DIR/assistant.yaml:/etc/va/assistant/assistant.yaml:ro")
       fi ;;
   esac
   docker run -d --name "$(name "$c")" --network "$NETWORK" "${HARDENING[@]}" "${args[@]}" \
@@ -141,6 +141,8 @@ start() {
   [ -z "${ASSISTANT_FILE:-}" ] || [ -r "$ASSISTANT_FILE" ] || die "ASSISTANT_FILE: cannot read $ASSISTANT_FILE"
   stop
   secrets
+  # A copy readable by 65532 whatever the umask it was written with.
+  [ -z "${ASSISTANT_FILE:-}" ] || install -m 644 "$ASSISTANT_FILE" "$DIR/assistant.yaml"
   docker network create "$NETWORK" >/dev/null
   for c in "${STORES[@]}"; do run_store "$c"; done
   wait_log "$(name redis)" "Ready to accept connections"

@@ -76,12 +76,13 @@ for c in "${components[@]}"; do
   grep -q '^http_requests_total{' <<<"$metrics" || fail "$c: /metrics has no http_requests_total"
   echo "   $c on 127.0.0.1:$port: /healthz, /readyz, /metrics"
 done
-key=$(cat "$VA_CONTAINERS_DIR/api-key")
+# The key goes to curl in a file, not in its arguments, where `ps` would show it.
+(umask 077 && printf 'Authorization: Bearer %s\n' "$(cat "$VA_CONTAINERS_DIR/api-key")" >"$secrets/auth-header")
 
 step "3. a conversation through input-processor"
 api="http://127.0.0.1:$(port_of input-processor)"
 say() {  # conversation text -> the reply's text
-  curl -sS -X POST "$api/v1/conversations/$1/messages" -H "Authorization: Bearer $key" \
+  curl -sS -X POST "$api/v1/conversations/$1/messages" -H "@$secrets/auth-header" \
     -H 'Content-Type: application/json' -d "{\"text\": \"$2\", \"user\": \"alice\"}" |
     python3 -c 'import json, sys
 r = json.load(sys.stdin)
@@ -99,10 +100,12 @@ expect c-1 "book a table for 2" "For which day?"
 # The context lives in Redis: a restarted short-term-mem carries on where it was.
 docker restart --time 30 "$(name short-term-mem)" >/dev/null
 stm_port=$(port_of short-term-mem)
+stm_ready=
 for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$stm_port/readyz" 2>/dev/null && break
+  if curl -fsS -o /dev/null "http://127.0.0.1:$stm_port/readyz" 2>/dev/null; then stm_ready=1; break; fi
   sleep 0.1
 done
+[ -n "$stm_ready" ] || fail "short-term-mem not ready within 30 s of its restart"
 echo "   (short-term-mem restarted)"
 expect c-1 "tomorrow" "At what time?"
 expect c-3 "remember that my locker code is 4512" "remember"
