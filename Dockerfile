@@ -19,9 +19,13 @@ ARG BUILDER_IMAGE=docker.io/library/debian:12
 # no package manager. The binary's other shared libraries are copied in from the builder.
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-# What every final image starts from: the runtime base and the nonroot user.
+# What every final image starts from: the runtime base, the nonroot user and the labels that
+# never change. Each final stage ends with the ones that do (VERSION, REVISION and INPUTS, the
+# checksum of the build's inputs that hack/images/build.sh compares), last, so that a new
+# revision changes only the image's metadata, not its layers.
 FROM ${RUNTIME_IMAGE} AS runtime
 USER 65532:65532
+LABEL org.opencontainers.image.vendor="virtualassistant.dev"
 
 FROM ${BUILDER_IMAGE} AS deps
 # The design card's libraries, hiredis, libpqxx and the toolchain, from Debian 12's packages. A
@@ -54,16 +58,13 @@ EXPOSE 6379
 VOLUME /data
 ENTRYPOINT ["/usr/local/bin/redis-server"]
 CMD ["/etc/redis/redis.conf"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="redis" \
       org.opencontainers.image.description="Redis 7.0 from Debian 12's redis-server package, for the VirtualAssistant's short-term memory" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM stores-deps AS postgres-build
@@ -91,16 +92,13 @@ EXPOSE 5432
 VOLUME /var/lib/postgresql
 STOPSIGNAL SIGINT
 ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="postgres" \
       org.opencontainers.image.description="PostgreSQL 15 from Debian 12's postgresql-15 package, for the VirtualAssistant's long-term memory and conversation log" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 # The build system and what every binary shares.
@@ -120,16 +118,13 @@ FROM runtime AS operator
 COPY --from=operator-build /rootfs/ /
 EXPOSE 8080 8081
 ENTRYPOINT ["/usr/local/bin/va-operator"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="va-operator" \
       org.opencontainers.image.description="Kubernetes operator for VirtualAssistant resources" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 # --- the eight components: the service library, then what one component needs besides ---
@@ -151,16 +146,13 @@ FROM runtime AS language-center
 COPY --from=language-center-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-language-center"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="language-center" \
       org.opencontainers.image.description="VirtualAssistant language center: intents, entities, slots and replies" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS output-manager-build
@@ -171,16 +163,13 @@ FROM runtime AS output-manager
 COPY --from=output-manager-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-output-manager"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="output-manager" \
       org.opencontainers.image.description="VirtualAssistant output manager: replies and signed callback webhooks" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS input-processor-build
@@ -191,16 +180,13 @@ FROM runtime AS input-processor
 COPY --from=input-processor-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-input-processor"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="input-processor" \
       org.opencontainers.image.description="VirtualAssistant input processor: the public API, authentication, rate limits and idempotent retries" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS prefrontal-cortex-build
@@ -212,16 +198,13 @@ FROM runtime AS prefrontal-cortex
 COPY --from=prefrontal-cortex-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-prefrontal-cortex"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="prefrontal-cortex" \
       org.opencontainers.image.description="VirtualAssistant prefrontal cortex: the dialogue manager" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS action-executor-build
@@ -233,16 +216,13 @@ FROM runtime AS action-executor
 COPY --from=action-executor-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-action-executor"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="action-executor" \
       org.opencontainers.image.description="VirtualAssistant action executor: the assistant's HTTP actions behind an SSRF guard" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS short-term-mem-build
@@ -253,16 +233,13 @@ FROM runtime AS short-term-mem
 COPY --from=short-term-mem-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-short-term-mem"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="short-term-mem" \
       org.opencontainers.image.description="VirtualAssistant short-term memory: conversation contexts and turn order in Redis" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS long-term-mem-build
@@ -274,16 +251,13 @@ FROM runtime AS long-term-mem
 COPY --from=long-term-mem-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-long-term-mem"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="long-term-mem" \
       org.opencontainers.image.description="VirtualAssistant long-term memory: users' facts and conversation summaries in PostgreSQL, and their consolidation job" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
 
 FROM workload-sources AS conversation-log-build
@@ -294,14 +268,11 @@ FROM runtime AS conversation-log
 COPY --from=conversation-log-build /rootfs/ /
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/va-conversation-log"]
-# Last, so that a new revision changes only metadata, not the layers above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
-# A checksum of the build's inputs (hack/images/build.sh), to tell an image that is current.
 ARG INPUTS=unknown
 LABEL org.opencontainers.image.title="conversation-log" \
       org.opencontainers.image.description="VirtualAssistant conversation log: every turn, append-only, in PostgreSQL" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="virtualassistant.dev" \
       dev.virtualassistant.inputs="${INPUTS}"
