@@ -12,8 +12,10 @@ JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 export PATH := /usr/local/go/bin:$(PATH)
 
+# The sanitizer tree is unoptimised (Debug, line tables only: cmake/VaHelpers.cmake).
 ifeq ($(SANITIZE),ON)
 BUILD_DIR := $(BUILD_DIR)-asan
+BUILD_TYPE := Debug
 endif
 
 KUBECONFIG_LOCAL := $(CURDIR)/_output/cluster/kubeconfig
@@ -45,7 +47,8 @@ test: build cluster-binaries ## Build, bring up the local control plane, run uni
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure $(CTEST_ARGS)
 
 .PHONY: test-unit
-test-unit: build ## Run the unit tests only (no cluster).
+test-unit: configure ## Build and run the unit tests only (no cluster).
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target va_unit_tests
 	@ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure $(CTEST_ARGS)
 
 .PHONY: test-integration

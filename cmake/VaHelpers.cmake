@@ -13,7 +13,10 @@ if(VA_SANITIZE)
   # GCC documents that the sanitizers make -Wmaybe-uninitialized report false positives
   # (seen here inside std::variant at -O2); the sanitizers check the real thing at run time.
   list(APPEND VA_WARNINGS -Wno-maybe-uninitialized)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # Line tables (-g1) are all the reports need; the Makefile builds this tree unoptimised (Debug),
+  # which compiles ~4x faster than -O2 -g with the sanitizers and still runs the unit tests in
+  # about a minute.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g1)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
@@ -63,6 +66,13 @@ function(va_cc_test)
   add_test(NAME ${VA_NAME} COMMAND ${VA_NAME})
   if(NOT VA_LABELS)
     set(VA_LABELS unit)
+  endif()
+  # `make test-unit` builds only what the unit tests need (target va_unit_tests).
+  if(VA_LABELS STREQUAL "unit")
+    if(NOT TARGET va_unit_tests)
+      add_custom_target(va_unit_tests)
+    endif()
+    add_dependencies(va_unit_tests ${VA_NAME})
   endif()
   set_tests_properties(${VA_NAME} PROPERTIES LABELS "${VA_LABELS}"
     ENVIRONMENT "VA_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBECONFIG=${PROJECT_SOURCE_DIR}/_output/cluster/kubeconfig")
