@@ -147,6 +147,7 @@ VirtualAssistantSpec readSpec(const FieldReader& r) {
   ConfigMapKeyRef assistantRef{assistant.str("name"), assistant.str("key")};
   if (assistant.present()) spec.assistant = std::move(assistantRef);
   spec.webhookSigningKey = optSecretKeyRef(r.at("webhooks").at("signingSecretRef"));
+  spec.apiKeys = optSecretKeyRef(r.at("authentication").at("apiKeysSecretRef"));
 
   const FieldReader obs = r.at("observability");
   spec.observability.serviceMonitor = obs.at("metrics").boolean("serviceMonitor", false);

@@ -173,6 +173,7 @@ struct VirtualAssistantSpec {
   LanguageModel languageModel;
   std::optional<ConfigMapKeyRef> assistant;       // spec.assistant.configMapRef
   std::optional<SecretKeyRef> webhookSigningKey;  // spec.webhooks.signingSecretRef
+  std::optional<SecretKeyRef> apiKeys;            // spec.authentication.apiKeysSecretRef
   Observability observability;
   NetworkPolicySpec networkPolicy;
 

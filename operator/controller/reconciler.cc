@@ -138,6 +138,10 @@ std::vector<Reference> references(const api::VirtualAssistant& va) {
     refs.push_back({Reference::Kind::kSecret, s.webhookSigningKey->name, s.webhookSigningKey->key,
                     "spec.webhooks.signingSecretRef"});
   }
+  if (s.apiKeys) {
+    refs.push_back({Reference::Kind::kSecret, s.apiKeys->name, s.apiKeys->key,
+                    "spec.authentication.apiKeysSecretRef"});
+  }
   if (s.languageModel.apiKeySecretRef) {
     refs.push_back({Reference::Kind::kSecret, s.languageModel.apiKeySecretRef->name,
                     s.languageModel.apiKeySecretRef->key, "spec.languageModel.apiKeySecretRef"});

@@ -195,6 +195,9 @@ std::vector<MountedRef> mountedRefs(const api::VirtualAssistant& va, Component c
     refs.push_back(secretRef("webhook", *va.spec.webhookSigningKey, "signing-secret",
                              "WEBHOOK_SIGNING_SECRET_FILE"));
   }
+  if (role == PodRole::kServer && component == Component::kInputProcessor && va.spec.apiKeys) {
+    refs.push_back(secretRef("api-keys", *va.spec.apiKeys, "api-keys", "API_KEYS_FILE"));
+  }
   if (role == PodRole::kServer && readsAssistant(component) && va.spec.assistant) {
     refs.push_back({MountedRef::Kind::kConfigMap, "assistant", va.spec.assistant->name,
                     va.spec.assistant->key, "/etc/va/assistant", "assistant.yaml",

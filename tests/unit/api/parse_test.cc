@@ -87,6 +87,9 @@ TEST(ParseTest, ConciergeExample) {
   ASSERT_TRUE(va->spec.webhookSigningKey.has_value());
   EXPECT_EQ(va->spec.webhookSigningKey->name, "concierge-webhook");
   EXPECT_EQ(va->spec.webhookSigningKey->key, "signing-secret");
+  ASSERT_TRUE(va->spec.apiKeys.has_value());
+  EXPECT_EQ(va->spec.apiKeys->name, "concierge-api-keys");
+  EXPECT_EQ(va->spec.apiKeys->key, "api-keys");
   EXPECT_EQ(va->spec.exposure.ingress.tlsSecretName, "concierge-tls");
   ASSERT_EQ(va->spec.networkPolicy.ingressFrom.size(), 1U);
   EXPECT_EQ(

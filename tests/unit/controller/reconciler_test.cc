@@ -251,6 +251,22 @@ TEST_F(ReconcilerTest, MissingWebhookSigningSecretStallsNamingTheField) {
             std::vector<std::string>{"ns/va1"});
 }
 
+TEST_F(ReconcilerTest, MissingApiKeysSecretStallsNamingTheField) {
+  put(assistant({{"authentication", {{"apiKeysSecretRef", {{"name", "keys"}}}}}}));
+  Reconciler reconciler = make();
+  ASSERT_TRUE(reconciler.reconcile("ns/va1"));
+  EXPECT_TRUE(client.with("PATCH", "/deployments/").empty());
+  const auto status = client.with("PATCH", "/status");
+  ASSERT_EQ(status.size(), 1U);
+  const json& stalled = *findCondition(status[0].body["status"], "Stalled");
+  EXPECT_EQ(stalled["reason"], "SecretNotFound");
+  EXPECT_NE(stalled["message"].get<std::string>().find("spec.authentication.apiKeysSecretRef"),
+            std::string::npos)
+      << stalled.dump();
+  EXPECT_EQ(reconciler.referencing(Reference::Kind::kSecret, "ns/keys"),
+            std::vector<std::string>{"ns/va1"});
+}
+
 TEST_F(ReconcilerTest, PausedVaChangesNoChild) {
   put(assistant(json::object()));
   Reconciler reconciler = make();
