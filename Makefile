@@ -74,9 +74,11 @@ lint: configure ## Check formatting and run clang-tidy's curated checks.
 cluster-binaries: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached).
 	@bash hack/cluster/build.sh all >/dev/null
 
+NODE ?= kwok
+
 .PHONY: cluster-up
-cluster-up: deps ## Start the local control plane (etcd, apiserver, controller-manager, scheduler, kwok nodes).
-	@bash hack/cluster/up.sh
+cluster-up: deps ## Start the local control plane (etcd, apiserver, controller-manager, scheduler) with kwok nodes, or NODE=real for one real node (kubelet, containerd, CNI, kube-proxy, CoreDNS, kube-router).
+	@VA_NODE=$(NODE) bash hack/cluster/up.sh
 
 .PHONY: cluster-down
 cluster-down: ## Stop every process of the local control plane and remove its state.
@@ -127,6 +129,10 @@ test-images: images cluster-binaries ## Run each image read-only, non-root, with
 	@bash tests/images/operator_image_test.sh $(IMG)
 	@for c in $(WORKLOAD_IMAGES); do bash tests/images/workload_image_test.sh $$c $(REGISTRY)/$$c:$(VERSION) || exit 1; done
 	@bash tests/images/conversation_images_test.sh $(REGISTRY) $(VERSION)
+
+.PHONY: test-node
+test-node: images build cluster-binaries ## End to end on a real node (needs root): the operator and the concierge with in-cluster stores as real pods, a conversation, NetworkPolicies enforced.
+	@BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash tests/node/run.sh
 
 ##@ Deployment (against KUBECONFIG, else the local control plane)
 

@@ -22,6 +22,11 @@ PACKAGES=(
   # promtool checks the alerting rules in config/prometheus (tests/integration/config_test.sh)
   prometheus
 )
+# `install-deps.sh node`: what a real node needs besides (hack/node/up.sh); kept apart so that
+# the usual build and tests never touch the machine's container runtime packages.
+if [ "${1:-}" = node ]; then
+  PACKAGES=(containerd runc iptables ipset conntrack)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -7,8 +7,13 @@ LOG_DIR="$STATE_DIR/logs"
 PID_DIR="$STATE_DIR/pids"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
 
-# Every listener is on 127.0.0.1; VA_PORT_BASE moves them all together.
-PORT_BASE="${VA_PORT_BASE:-16400}"
+# Every listener is on 127.0.0.1; VA_PORT_BASE moves them all together. With a real node
+# (VA_NODE=real) the API server listens on the node's own address instead (hack/node/common.sh),
+# which up.sh records in $STATE_DIR/api-host for the other scripts.
+# A cluster with a real node defaults to 6400 (kube-apiserver on 6443, the port NetworkPolicies
+# usually allow for it); up.sh records the base in $STATE_DIR/port-base for the other scripts.
+PORT_BASE="${VA_PORT_BASE:-$(cat "$STATE_DIR/port-base" 2>/dev/null || echo 16400)}"
+API_HOST=$(cat "$STATE_DIR/api-host" 2>/dev/null || echo 127.0.0.1)
 APISERVER_PORT=$((PORT_BASE + 43))
 ETCD_PORT=$((PORT_BASE + 79))
 ETCD_PEER_PORT=$((PORT_BASE + 80))
@@ -69,5 +74,5 @@ cluster_healthy() {
   local c
   for c in "${COMPONENTS[@]}"; do component_alive "$c" || return 1; done
   [ -f "$KUBECONFIG_PATH" ] && curl -fsS --max-time 5 --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" \
-    --key "$PKI_DIR/admin.key" "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
+    --key "$PKI_DIR/admin.key" "https://$API_HOST:$APISERVER_PORT/readyz" >/dev/null 2>&1
 }

@@ -6,6 +6,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$VA_ROOT/hack/cluster/common.sh"
 
+# A real node first (its pods, processes, mounts, iptables rules and bridges).
+if [ -d "$STATE_DIR/node" ]; then
+  bash "$VA_ROOT/hack/node/down.sh"
+fi
+
 declare -A pids=()
 for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
   name="${COMPONENTS[$i]}"
