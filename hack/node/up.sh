@@ -125,30 +125,8 @@ EOF
 start_component containerd "$(command -v containerd)" --config "$NODE_DIR/containerd.toml"
 wait_for containerd 60 ctr --address "$CONTAINERD_SOCKET" version
 
-# --- images: pause and CoreDNS made here, the project's from Docker's store ---
-make_image() { # ref binary entrypoint-args...
-  local ref="$1" bin="$2"; shift 2
-  if [ "$(docker image inspect --format '{{index .Config.Labels "dev.virtualassistant.inputs"}}' "$ref" 2>/dev/null)" != "$(sha256sum "$bin" | cut -c1-16)" ]; then
-    local dir
-    dir=$(mktemp -d)
-    install -m 0755 "$bin" "$dir/$(basename "$bin")"
-    local entry
-    entry=$(printf '"%s",' "/$(basename "$bin")" "$@")
-    tar -C "$dir" --owner=0 --group=0 -cf - . |
-      docker import --change "ENTRYPOINT [${entry%,}]" --change "USER 65532:65532" \
-        --change "LABEL dev.virtualassistant.inputs=$(sha256sum "$bin" | cut -c1-16)" - "$ref" >/dev/null
-    rm -rf "$dir"
-  fi
-}
-make_image "$PAUSE_IMAGE" "$PAUSE_BIN"
-make_image "$COREDNS_IMAGE" "$COREDNS_BIN"
-make_image "$AGNHOST_IMAGE" "$AGNHOST_BIN"
-images=("$PAUSE_IMAGE" "$COREDNS_IMAGE" "$AGNHOST_IMAGE")
-for ref in $(docker image ls --format '{{.Repository}}:{{.Tag}}' "${VA_REGISTRY:-va.local}/*"); do
-  case " ${images[*]} " in *" $ref "*) ;; *) images+=("$ref") ;; esac
-done
-run_step "load ${#images[@]} images into containerd" "$NODE_DIR/images-load.log" \
-  bash -c "docker save ${images[*]} | ctr --address '$CONTAINERD_SOCKET' -n k8s.io images import -"
+# --- images: pause, CoreDNS and agnhost made here, the project's from Docker's store ---
+bash "$VA_ROOT/hack/node/images.sh"
 
 # --- the pod network: a bridge with host-local addresses, masquerade out, portmap ---
 cat >"$NODE_DIR/cni/net.d/10-va.conflist" <<EOF

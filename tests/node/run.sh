@@ -10,6 +10,7 @@ source "$root/hack/cluster/common.sh"
 if cluster_healthy; then
   [ -d "$STATE_DIR/node" ] ||
     die "a cluster with kwok nodes is up in this checkout ($STATE_DIR); make cluster-down first"
+  bash "$root/hack/node/images.sh" # the images make test-node just built
   owned=
 else
   VA_NODE=real bash "$root/hack/cluster/up.sh"
