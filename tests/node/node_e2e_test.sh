@@ -19,7 +19,8 @@ va_chat="$BIN_DIR/workloads/tools/va-chat"
 [ -x "$va_chat" ] || die "no $va_chat (make build)"
 k() { "$KUBECTL" "$@"; }
 work="$root/_output/node-e2e"
-rm -rf "$work" && mkdir -p "$work"
+# The generated passwords stay (the stores of a reused cluster were made with them).
+mkdir -p "$work" && find "$work" -maxdepth 1 -type f -delete
 passed=0
 
 dump() {
@@ -42,6 +43,8 @@ fail() { echo "FAIL: $*" >&2; dump; exit 1; }
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
 
 k get node "$NODE_NAME" >/dev/null 2>&1 || die "no node $NODE_NAME: bring the cluster up with VA_NODE=real"
+# A run before this one on the same cluster may have left client pods.
+k delete pods -A -l va-e2e/client=true --wait=true --timeout=60s >/dev/null 2>&1 || true
 
 # --- the operator, as pods, from config/default ---
 k kustomize "$root/config/default" | k apply --server-side -f - >/dev/null
@@ -135,39 +138,47 @@ for ns in concierge ingress-nginx va-e2e-outside; do
   k -n "$ns" create configmap va-e2e-probes --from-literal=purpose=probes >/dev/null 2>&1 || true
   owner_uid[$ns]=$(k -n "$ns" get configmap va-e2e-probes -o jsonpath='{.metadata.uid}')
 done
-probe_n=0
-# connect NAMESPACE "LABELS" HOST:PORT: runs agnhost connect in a fresh pod; prints ok or the error.
-connect() {
-  local ns=$1 labels=$2 target=$3 name
-  probe_n=$((probe_n + 1))
-  name="probe-$probe_n"
-  k -n "$ns" run "$name" --image "$AGNHOST_IMAGE" --image-pull-policy Never --restart Never \
-    ${labels:+--labels "$labels"} \
-    --overrides '{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"va-e2e-probes","uid":"'"${owner_uid[$ns]}"'","controller":true}]},"spec":{"automountServiceAccountToken":false,"securityContext":{"runAsNonRoot":true,"runAsUser":65532,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"'"$name"'","image":"'"$AGNHOST_IMAGE"'","imagePullPolicy":"Never","args":["connect","'"$target"'","--timeout=3s"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}' \
-    >/dev/null
-  local phase="" deadline=$((SECONDS + 60))
-  while [ $SECONDS -lt $deadline ]; do
-    phase=$(k -n "$ns" get pod "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)
-    case "$phase" in Succeeded | Failed) break ;; esac
-    sleep 0.5
-  done
-  local out
-  out=$(k -n "$ns" logs "$name" 2>&1 | tr '\n' ' ')
-  k -n "$ns" delete pod "$name" --wait=false >/dev/null 2>&1 || true
-  case "$phase" in
-    Succeeded) echo ok ;;
-    Failed) echo "blocked (${out:-no output})" ;;
-    *) echo "probe pod did not finish: phase '$phase'" ;;
-  esac
+# Client pods run agnhost pause; each check is `agnhost connect HOST:PORT` exec'd in one (as
+# Kubernetes' own NetworkPolicy e2e tests do). kube-router learns a new pod's address a moment
+# after the pod starts, so an allowed edge is tried up to 15 times, 1 s apart; a blocked one is
+# sound on the first try (until the enforcer knows a pod, its traffic is only ever denied).
+declare -A clients=()
+client_n=0
+client() { # namespace labels: sets CLIENT to a Running client pod with those labels (made once)
+  local key="$1|$2" name
+  if [ -z "${clients[$key]:-}" ]; then
+    client_n=$((client_n + 1))
+    name="client-$client_n"
+    k -n "$1" run "$name" --image "$AGNHOST_IMAGE" --image-pull-policy Never --restart Never \
+      --labels "$2${2:+,}va-e2e/client=true" \
+      --overrides '{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"va-e2e-probes","uid":"'"${owner_uid[$1]}"'","controller":true}]},"spec":{"automountServiceAccountToken":false,"securityContext":{"runAsNonRoot":true,"runAsUser":65532,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"agnhost","image":"'"$AGNHOST_IMAGE"'","imagePullPolicy":"Never","args":["pause"],"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true}}]}}' \
+      >/dev/null
+    k -n "$1" wait --for=condition=Ready "pod/$name" --timeout=60s >/dev/null || fail "client pod $1/$name not Ready"
+    clients[$key]=$name
+  fi
+  CLIENT=${clients[$key]}
 }
-expect() { # allowed|blocked description ns labels target
-  local want=$1 what=$2 result
-  result=$(connect "$3" "$4" "$5")
-  case "$want:$result" in
-    allowed:ok) ok "allowed: $what" ;;
-    blocked:blocked*) ok "blocked: $what: $result" ;;
-    *) fail "$what: wanted $want, got: $result" ;;
-  esac
+try_connect() { # namespace pod target
+  k -n "$1" exec "$2" -- /agnhost connect "$3" --timeout=3s 2>&1
+}
+expect() { # allowed|blocked description namespace labels target
+  local want=$1 what=$2 ns=$3 pod out attempt
+  client "$ns" "$4"
+  pod=$CLIENT
+  if [ "$want" = allowed ]; then
+    for attempt in $(seq 1 15); do
+      if out=$(try_connect "$ns" "$pod" "$5"); then
+        ok "allowed: $what (attempt $attempt)"
+        return 0
+      fi
+      sleep 1
+    done
+    fail "$what: wanted allowed, 15 attempts failed, the last: $out"
+  fi
+  if out=$(try_connect "$ns" "$pod" "$5"); then
+    fail "$what: wanted blocked, but the connection was made"
+  fi
+  ok "blocked: $what: $(tr '\n' ' ' <<<"$out" | sed 's/command terminated with exit code [0-9]*//')"
 }
 pfc=concierge-prefrontal-cortex.concierge.svc:8080
 redis=concierge-redis.concierge.svc:6379
@@ -198,7 +209,7 @@ rows = []
 for pod in summary.get("pods", []):
     ref = pod["podRef"]
     ws = (pod.get("memory") or {}).get("workingSetBytes")
-    if ws is None:
+    if ws is None or ref["name"].startswith("client-"):  # the test's own client pods
         continue
     rows.append((ref["namespace"], ref["name"], ws / 2**20))
 if not rows:

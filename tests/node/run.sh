@@ -4,6 +4,9 @@
 # cluster down again, also when the test fails. Needs root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# The real node's cluster keeps kube-apiserver on 6443 (the port the operator's NetworkPolicy
+# allows, config/networkpolicy), whatever base the kwok cluster of `make test` used.
+unset VA_PORT_BASE
 source "$root/hack/lib.sh"
 source "$root/hack/cluster/common.sh"
 
