@@ -36,6 +36,10 @@ dump() {
       k logs -n concierge "$p" --tail 20 2>/dev/null >&2 || true
     fi
   done
+  for p in prefrontal-cortex long-term-mem short-term-mem conversation-log input-processor; do
+    echo "---- $p log (tail) ----" >&2
+    k logs -n concierge "deploy/concierge-$p" --tail 8 2>/dev/null >&2 || true
+  done
   echo "---- kubelet log (tail) ----" >&2
   tail -n 20 "$LOG_DIR/kubelet.log" >&2 || true
 }
@@ -86,11 +90,30 @@ count=$(grep -c . <<<"$pods")
 [ "$count" -ge 10 ] || fail "expected at least 10 pods (8 components and 2 stores), found $count"
 bad=$(awk -v n="$NODE_NAME" '$2 != n || $3 != "Running" || $4 != "true" || $5 !~ /^containerd:\/\//' <<<"$pods")
 [ -z "$bad" ] || fail "pods not Running and ready in containerd on $NODE_NAME: $bad"
+tasks=$(ctr --address "$CONTAINERD_SOCKET" -n k8s.io tasks ls) || fail "ctr tasks ls failed"
 for id in $(awk '{sub("containerd://", "", $5); print $5}' <<<"$pods"); do
-  ctr --address "$CONTAINERD_SOCKET" -n k8s.io tasks ls 2>/dev/null | grep -q "^$id " ||
-    fail "container $id is not running in containerd"
+  grep -Eq "^$id +[0-9]+ +RUNNING" <<<"$tasks" || fail "container $id is not a running containerd task"
 done
 ok "$count pods Running and ready on $NODE_NAME, each a running containerd task"
+
+# The NetworkPolicy enforcer programs a new pod's address a moment after the pod starts, so in
+# the first seconds after Ready an edge may still refuse (seen: a 502 from prefrontal-cortex for
+# a memory write 8 s after apply). Wait until a throwaway conversation has used every edge
+# (memory written and read back: prefrontal-cortex, short-term-mem and Redis, long-term-mem and
+# PostgreSQL, conversation-log), then hold the real one to every reply.
+warm=""
+for attempt in $(seq 1 60); do
+  if printf '%s\n' "remember that my locker code is 4512" "what's my locker code" |
+    "$va_chat" --url "http://$svc_ip:80" --key-file "$work/secrets/api-key" \
+      --conversation "warm-up-$attempt" --user e2e-warm-up >"$work/warm-up.txt" 2>&1 &&
+    grep -q 4512 "$work/warm-up.txt"; then
+    warm=$attempt
+    break
+  fi
+  sleep 1
+done
+[ -n "$warm" ] || fail "every edge of the VA not usable 60 s after Ready: $(cat "$work/warm-up.txt")"
+ok "every edge usable after $warm attempt(s), $(awk -v a="$apply_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s after apply"
 
 # --- a multi-turn conversation through the Service ---
 chat() { # conversation user lines...
