@@ -223,17 +223,20 @@ expect blocked "an unlabelled pod in the VA's namespace -> PostgreSQL" concierge
 expect blocked "a pod labelled output-manager -> Redis" concierge "$(as_component output-manager)" "$redis"
 
 # --- memory per pod (the kubelet's working set) ---
-echo "memory per pod (working set, MiB):"
-k get --raw "/api/v1/nodes/$NODE_NAME/proxy/stats/summary" >"$work/summary.json"
-python3 - "$work/summary.json" <<'PY'
+# The kubelet's stats of a pod start a few seconds after it does: wait until every pod has one.
+memory_table() {
+k get --raw "/api/v1/nodes/$NODE_NAME/proxy/stats/summary" >"$work/summary.json" || return 1
+python3 - "$work/summary.json" >"$work/memory.txt" 2>&1 <<'PY'
 import json, sys
 summary = json.load(open(sys.argv[1]))
 rows = []
 for pod in summary.get("pods", []):
     ref = pod["podRef"]
     ws = (pod.get("memory") or {}).get("workingSetBytes")
-    if ws is None or ref["name"].startswith("client-"):  # the test's own client pods
+    if ref["name"].startswith("client-"):  # the test's own client pods
         continue
+    if not ws:
+        sys.exit(f"no memory figure yet for {ref['namespace']}/{ref['name']}")
     rows.append((ref["namespace"], ref["name"], ws / 2**20))
 if not rows:
     sys.exit("no pod memory in the kubelet's summary")
@@ -242,6 +245,11 @@ for ns, name, mib in sorted(rows):
 va = [mib for ns, name, mib in rows if ns == "concierge"]
 print(f"  concierge: {len(va)} pods, {sum(va):.1f} MiB in all")
 PY
+}
+for _ in $(seq 1 60); do memory_table 2>/dev/null && break; sleep 1; done
+memory_table || fail "the kubelet's stats have no memory figure for every pod: $(cat "$work/memory.txt")"
+echo "memory per pod (working set, MiB):"
+cat "$work/memory.txt"
 ok "memory read from the kubelet's stats for every pod"
 
 echo "node e2e: $passed passed, 0 failed; first answer $apply_to_answer s after kubectl apply"
