@@ -86,9 +86,14 @@ cluster-down: ## Stop every process of the local control plane and remove its st
 
 ##@ Demo
 
+# As root the VA runs inside the cluster on a real node (hack/demo-node.sh); otherwise, or with
+# DEMO=beside, its workloads run as containers beside a cluster of kwok nodes (hack/demo.sh).
+DEMO ?= node
+
 .PHONY: demo
-demo: ## The whole system from a fresh clone: control plane, operator, the concierge VA Ready, its workloads as containers, a conversation.
-	@bash hack/demo.sh $(BUILD_DIR)
+demo: ## The whole system from a fresh clone: control plane with a real node, the operator and the concierge VA as pods, a conversation (DEMO=beside: containers beside kwok nodes).
+	@if [ "$$(id -u)" = 0 ] && [ "$(DEMO)" != beside ]; then bash hack/demo-node.sh $(BUILD_DIR); \
+	else bash hack/demo.sh $(BUILD_DIR); fi
 
 .PHONY: demo-down
 demo-down: ## Stop what `make demo` started: the VA's containers, the operator and the local control plane.
