@@ -76,3 +76,45 @@ cluster_healthy() {
   [ -f "$KUBECONFIG_PATH" ] && curl -fsS --max-time 5 --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" \
     --key "$PKI_DIR/admin.key" "https://$API_HOST:$APISERVER_PORT/readyz" >/dev/null 2>&1
 }
+
+# sign_cert DIR NAME SUBJECT EXTENSIONS: a key and a certificate DIR/NAME.{key,crt} signed by the
+# cluster's CA ($PKI_DIR/ca.*), readable by the owner only.
+sign_cert() {
+  (
+    cd "$1"
+    umask 077
+    openssl req -newkey rsa:2048 -nodes -subj "$3" -keyout "$2.key" -out "$2.csr" 2>/dev/null
+    printf '%s\n' "$4" >"$2.ext"
+    openssl x509 -req -in "$2.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" -CAcreateserial \
+      -days 7 -extfile "$2.ext" -out "$2.crt" 2>/dev/null
+    rm -f "$2.csr" "$2.ext"
+  )
+}
+
+# write_kubeconfig FILE USER [DIR]: a kubeconfig for the API server with the client certificate
+# DIR/USER.{crt,key} (DIR defaults to $PKI_DIR).
+write_kubeconfig() {
+  local b64="base64 -w0" dir="${3:-$PKI_DIR}"
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: va-local
+  cluster:
+    server: https://${API_HOST}:${APISERVER_PORT}
+    certificate-authority-data: $($b64 <"$PKI_DIR/ca.crt")
+users:
+- name: $2
+  user:
+    client-certificate-data: $($b64 <"$dir/$2.crt")
+    client-key-data: $($b64 <"$dir/$2.key")
+contexts:
+- name: va-local
+  context:
+    cluster: va-local
+    user: $2
+    namespace: default
+current-context: va-local
+EOF
+  chmod 600 "$1"
+}

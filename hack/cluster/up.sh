@@ -76,13 +76,7 @@ log "generating PKI in $PKI_DIR"
     -keyout ca.key -out ca.crt 2>/dev/null
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
-  sign() { # name subject [extensions]
-    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
-    printf '%s\n' "$3" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 7 \
-      -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-    rm -f "$1.csr" "$1.ext"
-  }
+  sign() { sign_cert "$PKI_DIR" "$@"; }
   sign apiserver "/CN=kube-apiserver" "subjectAltName=$api_sans,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 extendedKeyUsage=serverAuth"
   sign admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
@@ -94,31 +88,6 @@ extendedKeyUsage=serverAuth"
   sign apiserver-kubelet-client "/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth"
 )
 
-write_kubeconfig() { # file user
-  local b64="base64 -w0"
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: va-local
-  cluster:
-    server: https://${API_HOST}:${APISERVER_PORT}
-    certificate-authority-data: $($b64 <"$PKI_DIR/ca.crt")
-users:
-- name: $2
-  user:
-    client-certificate-data: $($b64 <"$PKI_DIR/$2.crt")
-    client-key-data: $($b64 <"$PKI_DIR/$2.key")
-contexts:
-- name: va-local
-  context:
-    cluster: va-local
-    user: $2
-    namespace: default
-current-context: va-local
-EOF
-  chmod 600 "$1"
-}
 for u in admin kube-controller-manager kube-scheduler kwok; do write_kubeconfig "$PKI_DIR/$u.kubeconfig" "$u"; done
 
 # --- etcd ---

@@ -28,26 +28,3 @@ PAUSE_IMAGE="registry.k8s.io/pause:$PAUSE_VERSION"
 COREDNS_IMAGE="va.local/coredns:${COREDNS_VERSION#v}"
 # Kubernetes' e2e test client (agnhost connect), for the NetworkPolicy checks.
 AGNHOST_IMAGE="va.local/agnhost:${KUBE_VERSION#v}"
-
-write_node_kubeconfig() { # file name (pki files under $NODE_DIR/pki)
-  local b64="base64 -w0"
-  cat >"$1" <<EOF2
-apiVersion: v1
-kind: Config
-clusters:
-- name: va-local
-  cluster:
-    server: https://$API_HOST:$APISERVER_PORT
-    certificate-authority-data: $($b64 <"$PKI_DIR/ca.crt")
-users:
-- name: $2
-  user:
-    client-certificate-data: $($b64 <"$NODE_DIR/pki/$2.crt")
-    client-key-data: $($b64 <"$NODE_DIR/pki/$2.key")
-contexts:
-- name: va-local
-  context: {cluster: va-local, user: $2}
-current-context: va-local
-EOF2
-  chmod 600 "$1"
-}

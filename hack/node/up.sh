@@ -35,24 +35,14 @@ sysctl -qw net.ipv4.ip_forward=1 || die "cannot enable net.ipv4.ip_forward"
 [ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || die "no memory cgroup mounted under /sys/fs/cgroup"
 
 # --- certificates: the kubelet (client and serving), kube-proxy, kube-router ---
-(
-  cd "$NODE_DIR/pki"
-  umask 077
-  sign() { # name subject extensions
-    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
-    printf '%s\n' "$3" >"$1.ext"
-    openssl x509 -req -in "$1.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" -CAcreateserial \
-      -days 7 -extfile "$1.ext" -out "$1.crt" 2>/dev/null
-    rm -f "$1.csr" "$1.ext"
-  }
-  sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth"
-  sign kubelet-serving "/CN=$NODE_NAME" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME
+sign() { sign_cert "$NODE_DIR/pki" "$@"; }
+sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth"
+sign kubelet-serving "/CN=$NODE_NAME" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME
 extendedKeyUsage=serverAuth"
-  sign kube-proxy "/CN=system:kube-proxy" "extendedKeyUsage=clientAuth"
-  sign kube-router "/CN=va-node:kube-router" "extendedKeyUsage=clientAuth"
-)
+sign kube-proxy "/CN=system:kube-proxy" "extendedKeyUsage=clientAuth"
+sign kube-router "/CN=va-node:kube-router" "extendedKeyUsage=clientAuth"
 for u in kubelet kube-proxy kube-router; do
-  write_node_kubeconfig "$NODE_DIR/pki/$u.kubeconfig" "$u"
+  write_kubeconfig "$NODE_DIR/pki/$u.kubeconfig" "$u" "$NODE_DIR/pki"
 done
 
 # --- RBAC the node's host processes need beyond the built-in roles ---
